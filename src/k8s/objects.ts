@@ -54,7 +54,7 @@ export interface HTTPIngressPath {
 }
 
 export interface IngressRule {
-  /** Undefined means "every host". Stored as written (case preserved); translation lowercases. */
+  /** Undefined means "every host". Lowercase: the decoder rejects uppercase hosts, as the API server does. */
   readonly host: string | undefined;
   /** Empty when the rule has no `http` section. */
   readonly paths: readonly HTTPIngressPath[];

@@ -1,0 +1,190 @@
+// The reconcile loop: sources feed the store, the loop debounces, takes a
+// snapshot, translates it and hands a new model to whoever applies it (the
+// data plane, wired in by the composition root). Level-triggered: every
+// rebuild starts from the whole store, so a missed or repeated event cannot
+// leave the routing table wrong.
+
+import type { RoutingModel } from '../model/model.ts';
+import { diffModels } from '../model/summary.ts';
+import type { Diagnostic } from '../shared/diagnostic.ts';
+import { formatDiagnostic } from '../shared/diagnostic.ts';
+import type { Logger } from '../shared/log.ts';
+import type { TranslateOptions } from '../translate/options.ts';
+import { buildSnapshot } from '../translate/snapshot.ts';
+import type { IngressStatus } from '../translate/status.ts';
+import { translate } from '../translate/translate.ts';
+import type { Source, SourceSink } from './sources/source.ts';
+import { ObjectStore } from './store.ts';
+
+export interface ModelUpdate {
+  /** Increases by one each time a different model is applied. */
+  readonly generation: number;
+  readonly model: RoutingModel;
+}
+
+export interface ReconcileState {
+  /** Generation of the model currently applied (0 before the first). */
+  readonly generation: number;
+  /** Number of completed rebuilds, whether or not the model changed: tests wait on it after edits that change nothing. */
+  readonly rebuilds: number;
+  readonly appliedAt: string | undefined;
+  readonly model: RoutingModel | undefined;
+  readonly statuses: readonly IngressStatus[];
+  /** Source problems and translation problems, with file locations where known. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface ReconcileOptions {
+  readonly sources: readonly Source[];
+  readonly translateOptions: TranslateOptions;
+  readonly logger: Logger;
+  /** Applies a new model; called synchronously from the loop, never concurrently. */
+  readonly apply: (update: ModelUpdate) => void;
+  /** Wait this long after the last change before rebuilding (default 100 ms). */
+  readonly holdoffMs?: number;
+  /** But never longer than this after the first pending change (default 500 ms). */
+  readonly maxDelayMs?: number;
+}
+
+export class ReconcileLoop {
+  readonly #opts: ReconcileOptions;
+  readonly #store = new ObjectStore();
+  readonly #unsynced = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #firstPendingAt = 0;
+  #stopped = false;
+  #lastModelJson = '';
+  #lastDiagnosticLines = new Set<string>();
+  #state: ReconcileState = { generation: 0, rebuilds: 0, appliedAt: undefined, model: undefined, statuses: [], diagnostics: [] };
+  #waiters: Array<{ until: (s: ReconcileState) => boolean; resolve: () => void }> = [];
+
+  constructor(opts: ReconcileOptions) {
+    this.#opts = opts;
+  }
+
+  get state(): ReconcileState {
+    return this.#state;
+  }
+
+  /** Starts every source; resolves once all have delivered their initial state and the first rebuild ran. */
+  async start(): Promise<void> {
+    for (const s of this.#opts.sources) this.#unsynced.add(s.name);
+    await Promise.all(this.#opts.sources.map((s) => s.start(this.#sinkFor(s.name))));
+    await this.waitFor((s) => s.rebuilds > 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await Promise.all(this.#opts.sources.map((s) => s.stop()));
+  }
+
+  /** Resolves when the state satisfies `until` (checked after every rebuild). */
+  waitFor(until: (s: ReconcileState) => boolean): Promise<void> {
+    if (until(this.#state)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ until, resolve }));
+  }
+
+  #sinkFor(name: string): SourceSink {
+    return {
+      events: (batch) => {
+        if (this.#store.apply(batch)) this.#schedule();
+      },
+      problems: (list) => {
+        if (this.#store.setProblems(name, list)) this.#schedule();
+      },
+      synced: () => {
+        this.#unsynced.delete(name);
+        this.#schedule();
+      },
+    };
+  }
+
+  /** Debounce: holdoff after the latest change, bounded by maxDelay after the first. */
+  #schedule(): void {
+    if (this.#stopped || this.#unsynced.size > 0) return;
+    const holdoff = this.#opts.holdoffMs ?? 100;
+    const maxDelay = this.#opts.maxDelayMs ?? 500;
+    const now = performance.now();
+    if (this.#timer === undefined) this.#firstPendingAt = now;
+    clearTimeout(this.#timer);
+    const wait = Math.max(0, Math.min(holdoff, this.#firstPendingAt + maxDelay - now));
+    this.#timer = setTimeout(() => this.#rebuildSafely(), wait);
+  }
+
+  /** A bug in translation must not take the process down: keep serving the last good model and say so. */
+  #rebuildSafely(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    try {
+      this.#rebuild();
+    } catch (err) {
+      this.#opts.logger.error('rebuild failed; the last good configuration stays in use', { err });
+    }
+  }
+
+  #rebuild(): void {
+    const started = performance.now();
+    const result = translate(buildSnapshot(this.#store.objects()), this.#opts.translateOptions);
+    const diagnostics = [...this.#store.problems(), ...result.diagnostics.map((d) => this.#withOrigin(d))];
+    const modelJson = JSON.stringify(result.model);
+    let { generation, appliedAt, model } = this.#state;
+    if (modelJson !== this.#lastModelJson) {
+      const previous = model;
+      generation += 1;
+      this.#opts.apply({ generation, model: result.model });
+      this.#lastModelJson = modelJson;
+      model = result.model;
+      appliedAt = new Date().toISOString();
+      this.#logChange(generation, previous, result.model, performance.now() - started);
+    }
+    this.#logDiagnostics(diagnostics);
+    this.#state = { generation, rebuilds: this.#state.rebuilds + 1, appliedAt, model, statuses: result.statuses, diagnostics };
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiting) {
+      if (w.until(this.#state)) w.resolve();
+      else this.#waiters.push(w);
+    }
+  }
+
+  /** Adds the manifest file and document to a translation diagnostic when the store knows them. */
+  #withOrigin(d: Diagnostic): Diagnostic {
+    if (d.object === undefined || d.file !== undefined) return d;
+    const origin = this.#store.originOf(d.object);
+    return origin === undefined ? d : { ...d, file: origin.file, document: origin.document };
+  }
+
+  #logChange(generation: number, before: RoutingModel | undefined, after: RoutingModel, ms: number): void {
+    const fields: Record<string, unknown> = {
+      generation,
+      virtualHosts: after.virtualHosts.length,
+      routes: after.virtualHosts.reduce((n, vh) => n + vh.routes.length, 0),
+      clusters: after.clusters.length,
+      translateMs: Math.round(ms * 10) / 10,
+    };
+    if (before !== undefined) {
+      const change = diffModels(before, after);
+      Object.assign(fields, limitLists(change));
+    }
+    this.#opts.logger.info('configuration applied', fields);
+  }
+
+  /** Logs each problem once when it appears and once when it is resolved, not at every rebuild. */
+  #logDiagnostics(list: readonly Diagnostic[]): void {
+    const lines = new Set(list.map(formatDiagnostic));
+    for (const line of lines) if (!this.#lastDiagnosticLines.has(line)) this.#opts.logger.warn('configuration problem', { problem: line });
+    for (const line of this.#lastDiagnosticLines) if (!lines.has(line)) this.#opts.logger.info('configuration problem resolved', { problem: line });
+    this.#lastDiagnosticLines = lines;
+  }
+}
+
+/** Keeps change logs short on large updates: at most 20 entries per list plus a count. */
+function limitLists(change: { readonly [k: string]: readonly string[] } | object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(change) as Array<[string, string[]]>) {
+    if (v.length === 0) continue;
+    out[k] = v.length > 20 ? [...v.slice(0, 20), `… and ${v.length - 20} more`] : v;
+  }
+  return out;
+}

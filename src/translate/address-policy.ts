@@ -1,0 +1,21 @@
+// Which endpoint addresses the controller refuses to send traffic to when
+// running in a cluster: loopback and link-local ranges (the node itself and
+// cloud metadata services), so a user-written EndpointSlice cannot turn the
+// ingress into a proxy for them (security.md R14). Pure string checks.
+
+export function isRefusedAddress(address: string): boolean {
+  const a = address.toLowerCase();
+  if (a.includes(':')) return isRefusedIPv6(a);
+  const parts = a.split('.');
+  if (parts.length !== 4) return false;
+  const first = Number(parts[0]);
+  const second = Number(parts[1]);
+  return first === 127 || (first === 169 && second === 254) || first === 0;
+}
+
+function isRefusedIPv6(a: string): boolean {
+  if (a === '::1' || a === '::') return true;
+  if (/^fe[89ab][0-9a-f]:/.test(a)) return true; // fe80::/10 link-local
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a); // IPv4-mapped
+  return mapped?.[1] !== undefined && isRefusedAddress(mapped[1]);
+}

@@ -1,0 +1,23 @@
+// Everything translation depends on besides the snapshot. Passed in
+// explicitly so translation stays a pure function of its inputs.
+
+export interface TranslateOptions {
+  /** IngressClass.spec.controller value that marks a class as ours. */
+  readonly controllerClass: string;
+  /** Class name matched against the legacy kubernetes.io/ingress.class annotation. */
+  readonly ingressClass: string;
+  /** Serve Ingresses that name no class at all. */
+  readonly watchIngressWithoutClass: boolean;
+  /** Accept endpoints in loopback and link-local ranges (standalone mode and single-machine tests). */
+  readonly allowLoopbackEndpoints: boolean;
+}
+
+export const DEFAULT_CONTROLLER_CLASS = 'martello.dev/ingress-controller';
+export const DEFAULT_INGRESS_CLASS = 'martello';
+
+export const DEFAULT_TRANSLATE_OPTIONS: TranslateOptions = {
+  controllerClass: DEFAULT_CONTROLLER_CLASS,
+  ingressClass: DEFAULT_INGRESS_CLASS,
+  watchIngressWithoutClass: true,
+  allowLoopbackEndpoints: true,
+};

@@ -1,0 +1,101 @@
+// Pass 3: every referenced Service port becomes a cluster of Pod endpoints,
+// read from the Service's EndpointSlices. Problems (missing Service, unknown
+// port, no endpoints) leave the cluster empty, which the proxy answers with
+// 503 for the routes that use it and nothing else.
+
+import type { EndpointSlice, Service, ServicePort } from '../../k8s/objects.ts';
+import type { Cluster, EndpointAddress } from '../../model/model.ts';
+import { isRefusedAddress } from '../address-policy.ts';
+import type { TranslateOptions } from '../options.ts';
+import { compareStrings } from '../order.ts';
+import type { ResourceSnapshot } from '../snapshot.ts';
+import type { StatusRecorder } from '../status.ts';
+import type { ClusterRef, ClusterRefs } from './cluster-refs.ts';
+
+type Problem = { readonly code: string; readonly severity: 'error' | 'warning'; readonly message: string };
+
+export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts: TranslateOptions, rec: StatusRecorder): Cluster[] {
+  const clusters: Cluster[] = [];
+  for (const ref of [...refs.values()].sort((a, b) => compareStrings(a.id, b.id))) {
+    const base = {
+      id: ref.id,
+      namespace: ref.namespace,
+      service: ref.service,
+      port: ref.portNumber !== undefined ? String(ref.portNumber) : (ref.portName ?? ''),
+      protocol: 'http1' as const,
+    };
+    const resolved = resolveEndpoints(ref, snap, opts, rec);
+    if ('problem' in resolved) {
+      for (const use of ref.usedBy) rec.report(resolved.problem.severity, resolved.problem.code, use.object, use.field, resolved.problem.message);
+      clusters.push({ ...base, endpoints: [], problem: resolved.problem.code });
+    } else {
+      clusters.push({ ...base, endpoints: resolved.endpoints });
+    }
+  }
+  return clusters;
+}
+
+function resolveEndpoints(
+  ref: ClusterRef,
+  snap: ResourceSnapshot,
+  opts: TranslateOptions,
+  rec: StatusRecorder,
+): { endpoints: EndpointAddress[] } | { problem: Problem } {
+  const svcName = `${ref.namespace}/${ref.service}`;
+  const svc = snap.services.get(svcName);
+  if (svc === undefined) {
+    return { problem: { code: 'service-not-found', severity: 'error', message: `Service ${svcName} not found; requests for this backend get 503` } };
+  }
+  if (svc.spec.type === 'ExternalName') {
+    return { problem: { code: 'externalname-unsupported', severity: 'error', message: `Service ${svcName} is of type ExternalName, which Martello refuses (it would let an Ingress reach any host); requests get 503` } };
+  }
+  const port = findServicePort(svc, ref);
+  if (port === undefined) {
+    const wanted = ref.portNumber !== undefined ? `number ${ref.portNumber}` : `name "${ref.portName}"`;
+    return { problem: { code: 'service-port-not-found', severity: 'error', message: `Service ${svcName} has no TCP port with ${wanted}; requests for this backend get 503` } };
+  }
+  const endpoints = collectEndpoints(snap.endpointSlices.get(svcName) ?? [], port, opts, rec);
+  if (endpoints.length === 0) {
+    return { problem: { code: 'no-endpoints', severity: 'warning', message: `Service ${svcName} port ${port.name ?? port.port} has no ready or serving endpoints; requests for this backend get 503` } };
+  }
+  return { endpoints };
+}
+
+function findServicePort(svc: Service, ref: ClusterRef): ServicePort | undefined {
+  return svc.spec.ports.find((p) =>
+    p.protocol === 'TCP' && (ref.portNumber !== undefined ? p.port === ref.portNumber : p.name === ref.portName));
+}
+
+/**
+ * Ready endpoints when there are any; otherwise the ones still serving while
+ * terminating, so a Service whose every Pod is shutting down keeps answering
+ * until they are gone (the EndpointSlice guidance for proxies).
+ * EndpointSlice ports are matched to the Service port by name ("" when unnamed).
+ */
+function collectEndpoints(slices: readonly EndpointSlice[], port: ServicePort, opts: TranslateOptions, rec: StatusRecorder): EndpointAddress[] {
+  const wantedName = port.name ?? '';
+  const ready = new Map<string, EndpointAddress>();
+  const terminating = new Map<string, EndpointAddress>();
+  for (const slice of slices) {
+    if (slice.addressType === 'FQDN') continue; // FQDN endpoints are not Pod addresses; like ExternalName, refused
+    const slicePort = slice.ports.find((p) => p.name === wantedName && p.protocol === 'TCP');
+    if (slicePort?.port === undefined) continue;
+    for (const ep of slice.endpoints) {
+      const isReady = ep.conditions.ready !== false; // the API says a nil ready means ready
+      const isServing = ep.conditions.serving ?? isReady;
+      const isTerminating = ep.conditions.terminating ?? false;
+      const bucket = isReady ? ready : isServing && isTerminating ? terminating : undefined;
+      if (bucket === undefined) continue;
+      for (const address of ep.addresses) {
+        if (!opts.allowLoopbackEndpoints && isRefusedAddress(address)) {
+          rec.report('warning', 'endpoint-address-refused', `EndpointSlice ${slice.metadata.namespace}/${slice.metadata.name}`, 'endpoints',
+            `endpoint ${address} is in a loopback or link-local range and is not used (--allow-loopback-endpoints allows it)`);
+          continue;
+        }
+        bucket.set(`${address}|${slicePort.port}`, { address, port: slicePort.port });
+      }
+    }
+  }
+  const chosen = ready.size > 0 ? ready : terminating;
+  return [...chosen.values()].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
+}

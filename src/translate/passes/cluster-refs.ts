@@ -1,0 +1,49 @@
+// Service references collected while walking Ingress rules, keyed by the
+// cluster id they become. The backends pass resolves each once and reports
+// problems on every place that referenced it.
+
+import type { IngressBackend } from '../../k8s/objects.ts';
+import type { Target } from '../../model/model.ts';
+
+export interface ClusterRef {
+  readonly id: string;
+  readonly namespace: string;
+  readonly service: string;
+  readonly portNumber: number | undefined;
+  readonly portName: string | undefined;
+  /** Every place that references this cluster: the Ingress ("Kind ns/name") and the field path of the backend. */
+  readonly usedBy: Array<{ readonly object: string; readonly field: string }>;
+}
+
+export type ClusterRefs = Map<string, ClusterRef>;
+
+/** "namespace/service:port": the cluster id for a service backend. */
+export function clusterId(namespace: string, service: string, port: string): string {
+  return `${namespace}/${service}:${port}`;
+}
+
+/**
+ * Records a service backend and returns the Target pointing at its cluster,
+ * or undefined when the backend is not a Service (resource backends are not
+ * supported; the caller reports that).
+ */
+export function refBackend(
+  refs: ClusterRefs,
+  backend: IngressBackend,
+  namespace: string,
+  ingress: string,
+  object: string,
+  field: string,
+): Target | undefined {
+  const svc = backend.service;
+  if (svc === undefined) return undefined;
+  const port = svc.port.number !== undefined ? String(svc.port.number) : (svc.port.name ?? '');
+  const id = clusterId(namespace, svc.name, port);
+  let ref = refs.get(id);
+  if (ref === undefined) {
+    ref = { id, namespace, service: svc.name, portNumber: svc.port.number, portName: svc.port.name, usedBy: [] };
+    refs.set(id, ref);
+  }
+  ref.usedBy.push({ object, field });
+  return { cluster: id, ingress };
+}

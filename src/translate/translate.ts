@@ -1,0 +1,37 @@
+// Snapshot in, routing model out: a pure function with its passes in one
+// visible order. Nothing here touches the network, the file system or the
+// clock, so golden files pin its behaviour exactly.
+
+import type { RoutingModel } from '../model/model.ts';
+import type { Diagnostic } from '../shared/diagnostic.ts';
+import type { TranslateOptions } from './options.ts';
+import { resolveClusters } from './passes/backends.ts';
+import type { ClusterRefs } from './passes/cluster-refs.ts';
+import { selectOwnedIngresses } from './passes/ingress-class.ts';
+import { buildVirtualHosts } from './passes/ingress-rules.ts';
+import type { ResourceSnapshot } from './snapshot.ts';
+import { StatusRecorder, type IngressStatus } from './status.ts';
+
+export interface TranslateResult {
+  readonly model: RoutingModel;
+  readonly statuses: readonly IngressStatus[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function translate(snap: ResourceSnapshot, opts: TranslateOptions): TranslateResult {
+  const rec = new StatusRecorder();
+  const refs: ClusterRefs = new Map();
+  const owned = selectOwnedIngresses(snap, opts, rec); // 1. which Ingresses are ours
+  const rules = buildVirtualHosts(owned, refs, rec); // 2. hosts, paths, default backends
+  const clusters = resolveClusters(refs, snap, opts, rec); // 3. Services → endpoints
+  const model: RoutingModel = deepFreeze({ virtualHosts: rules.virtualHosts, defaultBackend: rules.defaultBackend, clusters });
+  return { model, statuses: rec.statuses(), diagnostics: rec.diagnostics() };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
