@@ -1,0 +1,77 @@
+// Command-line flags shared by the subcommands, parsed with node:util's
+// parseArgs in strict mode (unknown flags are errors, not ignored).
+
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions } from '../translate/options.ts';
+import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
+
+type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean };
+
+export const CLASS_FLAGS = {
+  'controller-class': { type: 'string', default: DEFAULT_CONTROLLER_CLASS },
+  'ingress-class': { type: 'string', default: DEFAULT_INGRESS_CLASS },
+  'watch-ingress-without-class': { type: 'boolean' },
+} as const satisfies Record<string, FlagSpec>;
+
+export const LISTEN_FLAGS = {
+  'listen-http': { type: 'string', default: '0.0.0.0:8080' },
+  'listen-https': { type: 'string', default: '0.0.0.0:8443' },
+  'listen-admin': { type: 'string', default: '127.0.0.1:10254' },
+  workers: { type: 'string', default: '1' },
+  'default-ssl-certificate': { type: 'string' },
+  'log-level': { type: 'string', default: 'info' },
+} as const satisfies Record<string, FlagSpec>;
+
+export const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const satisfies Record<string, FlagSpec>;
+
+export function parseFlags<T extends Record<string, FlagSpec>>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false, allowNegative: true }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function translateOptionsFrom(
+  values: { 'controller-class'?: string; 'ingress-class'?: string; 'watch-ingress-without-class'?: boolean },
+  mode: { standalone: boolean },
+): TranslateOptions {
+  return {
+    controllerClass: values['controller-class'] ?? DEFAULT_CONTROLLER_CLASS,
+    ingressClass: values['ingress-class'] ?? DEFAULT_INGRESS_CLASS,
+    // Standalone mode serves class-less Ingresses unless told not to (--no-watch-ingress-without-class).
+    watchIngressWithoutClass: values['watch-ingress-without-class'] ?? mode.standalone,
+    // Loopback endpoints are how standalone mode reaches local backends.
+    allowLoopbackEndpoints: mode.standalone,
+  };
+}
+
+export interface ListenFlags {
+  readonly http: ListenAddress;
+  readonly https: ListenAddress;
+  readonly admin: ListenAddress;
+  readonly workers: number;
+}
+
+export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string }): ListenFlags {
+  const workers = Number(values.workers ?? '1');
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers: expected a positive integer, got "${values.workers}"`);
+  if (workers !== 1) throw new UsageError('--workers: only 1 is supported in this version (one process serves all traffic); multi-worker mode comes with the speed work');
+  return {
+    http: parseListenAddress('--listen-http', values['listen-http'] ?? '0.0.0.0:8080'),
+    https: parseListenAddress('--listen-https', values['listen-https'] ?? '0.0.0.0:8443'),
+    admin: parseListenAddress('--listen-admin', values['listen-admin'] ?? '127.0.0.1:10254'),
+    workers,
+  };
+}
+
+export function requireManifests(values: { manifests?: string }): string {
+  if (values.manifests === undefined || values.manifests === '') throw new UsageError('--manifests DIR is required');
+  return values.manifests;
+}
+
+export function logLevelFrom(value: string | undefined): 'debug' | 'info' | 'warn' | 'error' {
+  const v = value ?? 'info';
+  if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
+  throw new UsageError(`--log-level: expected debug, info, warn or error, got "${v}"`);
+}

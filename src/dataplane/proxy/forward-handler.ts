@@ -1,0 +1,135 @@
+// One undici dispatch handler per proxied request: streams the upstream
+// response into the client's ServerResponse with backpressure. The listeners
+// it needs on `res` are module-level functions that find the handler through
+// a symbol, so a request allocates this object and no closures.
+//
+// Backpressure and the pooled-connection stall trap (perf-calibration §6):
+// when res.write() returns false the upstream is paused through undici's
+// controller, which stops its parser before the message completes; the
+// message (and the connection's return to the pool) can only complete after
+// resume(), which 'drain' triggers. If the client goes away instead, the
+// upstream request is aborted, which makes undici destroy that connection
+// rather than pool it. So a connection never goes back to the pool paused.
+
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ForwarderHost } from './forwarder.ts';
+import { buildResponseHeaders } from './response-headers.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+const kHandler = Symbol('martello.forwardHandler');
+
+type TaggedResponse = ServerResponse & { [kHandler]?: ForwardHandler };
+
+/** The reason given to undici when the client disappears; allocated once. */
+const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
+
+function onResponseDrain(this: ServerResponse): void {
+  (this as TaggedResponse)[kHandler]?.resumeUpstream();
+}
+
+function onResponseClose(this: ServerResponse): void {
+  (this as TaggedResponse)[kHandler]?.clientClosed();
+}
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+
+/** Status for an upstream failure before the response head: 504 for timeouts, else 502. */
+export function statusForUpstreamError(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TIMEOUT_CODES.has(code) ? 504 : 502;
+}
+
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly #res: TaggedResponse;
+  readonly #requestId: string;
+  readonly #host: ForwarderHost;
+  #controller: Controller | null = null;
+  #done = false;
+  #clientGone = false;
+
+  constructor(res: ServerResponse, requestId: string, host: ForwarderHost) {
+    this.#res = res as TaggedResponse;
+    this.#requestId = requestId;
+    this.#host = host;
+    this.#res[kHandler] = this;
+    res.on('drain', onResponseDrain);
+    res.on('close', onResponseClose);
+  }
+
+  /** 'drain' on the client response: let the upstream parser continue. */
+  resumeUpstream(): void {
+    const c = this.#controller;
+    if (!this.#done && c !== null && c.paused) c.resume();
+  }
+
+  /** 'close' on the client response: if the response was not finished, the client left. */
+  clientClosed(): void {
+    if (this.#done || this.#res.writableFinished) return;
+    this.#clientGone = true;
+    // Before onRequestStart there is no controller yet; it aborts then.
+    this.#controller?.abort(CLIENT_GONE);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {
+    const res = this.#res;
+    if (this.#clientGone || res.destroyed) {
+      controller.abort(CLIENT_GONE);
+      return;
+    }
+    const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
+    const headers = buildResponseHeaders(raw, this.#requestId, this.#host.closing);
+    this.#host.countStatus(statusCode);
+    // writeHead validates the status message and header values again; an
+    // upstream that slipped something invalid through must not crash us.
+    try {
+      if (statusMessage !== undefined && statusMessage !== '') res.writeHead(statusCode, statusMessage, headers);
+      else res.writeHead(statusCode, headers);
+    } catch (err) {
+      controller.abort(err instanceof Error ? err : new Error('invalid upstream response head'));
+    }
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#done) return;
+    if (!this.#res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.#done) return;
+    this.#finish();
+    this.#res.end();
+  }
+
+  onResponseError(_controller: Controller | null, err: Error): void {
+    if (this.#done) return;
+    this.#finish();
+    const res = this.#res;
+    if (this.#clientGone || err === CLIENT_GONE) {
+      res.destroy();
+      return;
+    }
+    this.#host.countUpstreamError();
+    if (!res.headersSent) {
+      this.#host.respondError(res, statusForUpstreamError(err), this.#requestId);
+    } else {
+      // Part of the response is out: never fabricate a complete one. Cutting
+      // the connection tells the client the response is truncated.
+      res.destroy();
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    const res = this.#res;
+    res[kHandler] = undefined;
+    res.removeListener('drain', onResponseDrain);
+    res.removeListener('close', onResponseClose);
+  }
+}

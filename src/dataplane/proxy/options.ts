@@ -1,0 +1,41 @@
+// Every limit and timeout of the proxy, with the defaults of
+// research/security.md section 7. All are options so tests can shorten them.
+
+export interface ProxyOptions {
+  /** Upstream TCP connect deadline; exceeded → 504. */
+  readonly connectTimeoutMs: number;
+  /** Upstream deadline for the complete response head; exceeded → 504. */
+  readonly responseHeaderTimeoutMs: number;
+  /** Upstream idle time between response body chunks; exceeded after the head → client connection destroyed. */
+  readonly upstreamBodyTimeoutMs: number;
+  /** How long an idle upstream keep-alive connection is kept. */
+  readonly upstreamIdleTimeoutMs: number;
+  /** Connections per endpoint; null: unbounded. */
+  readonly upstreamMaxConnections: number | null;
+  /** Downstream keep-alive idle time. */
+  readonly keepAliveTimeoutMs: number;
+  /** Deadline for a client's complete request head (slowloris guard). */
+  readonly headersTimeoutMs: number;
+  /** Deadline for a client's complete request, body included. */
+  readonly requestTimeoutMs: number;
+  /** Request line + headers, bytes; larger → 431. */
+  readonly maxHeaderSize: number;
+  /** Requests served on one client connection before it is closed; 0: unlimited. */
+  readonly maxRequestsPerSocket: number;
+  /** close(): how long in-flight requests may take before their connections are cut. */
+  readonly drainTimeoutMs: number;
+}
+
+export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
+  connectTimeoutMs: 5_000,
+  responseHeaderTimeoutMs: 60_000,
+  upstreamBodyTimeoutMs: 60_000,
+  upstreamIdleTimeoutMs: 30_000,
+  upstreamMaxConnections: null,
+  keepAliveTimeoutMs: 30_000,
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 60_000,
+  maxHeaderSize: 16 * 1024,
+  maxRequestsPerSocket: 1000,
+  drainTimeoutMs: 30_000,
+});

@@ -1,0 +1,72 @@
+// Forwarder over undici: one Pool per upstream endpoint (kept in the
+// UpstreamRegistry across table generations), requests sent with the
+// low-level dispatch() API, which measured fastest and allocates no response
+// stream (perf-calibration §7, item 4). undici discards an upstream
+// connection on any anomaly (parse error, early response, timeout, abort);
+// Martello never decides to reuse one itself.
+
+import { Pool } from 'undici';
+import type { Logger } from '../../shared/log.ts';
+import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import { UpstreamRegistry } from '../runtime/upstream-registry.ts';
+import { ForwardHandler } from './forward-handler.ts';
+import type { ForwardRequest, Forwarder, ForwarderHost } from './forwarder.ts';
+import type { ProxyOptions } from './options.ts';
+
+export class UndiciForwarder implements Forwarder {
+  readonly #host: ForwarderHost;
+  readonly #registry: UpstreamRegistry<Pool>;
+
+  constructor(host: ForwarderHost, options: ProxyOptions, logger: Logger, initialEndpoints: ReadonlySet<string>) {
+    this.#host = host;
+    const poolOptions: Pool.Options = {
+      connections: options.upstreamMaxConnections,
+      pipelining: 1,
+      connectTimeout: options.connectTimeoutMs,
+      headersTimeout: options.responseHeaderTimeoutMs,
+      bodyTimeout: options.upstreamBodyTimeoutMs,
+      keepAliveTimeout: options.upstreamIdleTimeoutMs,
+      keepAliveMaxTimeout: options.upstreamIdleTimeoutMs,
+    };
+    this.#registry = new UpstreamRegistry<Pool>(
+      (endpoint: UpstreamEndpoint) => new Pool(endpoint.origin, poolOptions),
+      initialEndpoints,
+      (err, key) => logger.warn('closing upstream pool failed', { endpoint: key, err }),
+    );
+  }
+
+  /** Open upstream pools (tests, metrics). */
+  get poolCount(): number {
+    return this.#registry.size;
+  }
+
+  hasPool(key: string): boolean {
+    return this.#registry.has(key);
+  }
+
+  forward(request: ForwardRequest): void {
+    const { req, res, endpoint } = request;
+    const handler = new ForwardHandler(res, request.requestId, this.#host);
+    const pool = this.#registry.acquire(endpoint);
+    // dispatch() reports synchronous failures (closed pool, invalid header)
+    // through handler.onResponseError, so it never throws here.
+    pool.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: request.headers,
+        body: request.hasBody ? req : null,
+      },
+      handler,
+    );
+    this.#registry.release(endpoint);
+  }
+
+  retain(endpointKeys: ReadonlySet<string>): void {
+    this.#registry.retain(endpointKeys);
+  }
+
+  close(): Promise<void> {
+    return this.#registry.close();
+  }
+}

@@ -1,0 +1,91 @@
+// Runs the real `bin/martello serve` as a child process for behaviour tests:
+// listeners on 127.0.0.1 port 0 (the bound ports are read from its log),
+// and helpers that wait on its configuration generation, never on sleeps.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const REPO_ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+export const MARTELLO_BIN = join(REPO_ROOT, 'bin', 'martello');
+
+export interface DebugConfig {
+  readonly generation: number;
+  readonly rebuilds: number;
+  readonly routes: ReadonlyArray<{ host: string; match: string; cluster: string; endpoints: string[] }>;
+  readonly diagnostics: readonly string[];
+}
+
+export interface MartelloProcess {
+  readonly httpPort: number;
+  readonly adminPort: number;
+  readonly child: ChildProcess;
+  /** Every log line so far (parsed JSON). */
+  readonly logs: Array<Record<string, unknown>>;
+  debugConfig(): Promise<DebugConfig>;
+  /** Resolves once the debug view satisfies `until`; rejects after `deadlineMs` with the last view. */
+  waitFor(until: (c: DebugConfig) => boolean, deadlineMs?: number): Promise<DebugConfig>;
+  stop(): Promise<number | null>;
+}
+
+export async function startMartello(manifestsDir: string, extraArgs: readonly string[] = []): Promise<MartelloProcess> {
+  const child = spawn(MARTELLO_BIN, [
+    'serve', '--manifests', manifestsDir,
+    '--listen-http', '127.0.0.1:0', '--listen-https', '127.0.0.1:0', '--listen-admin', '127.0.0.1:0',
+    ...extraArgs,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, unknown>> = [];
+  const ports = new Map<string, number>();
+  let notify: (() => void) | undefined;
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry['msg'] === 'listening' && typeof entry['listener'] === 'string') ports.set(entry['listener'], Number(entry['port']));
+    } catch {
+      logs.push({ raw: line });
+    }
+    notify?.();
+  });
+  child.stdout!.resume();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`martello did not report its listeners within 20 s; log:\n${JSON.stringify(logs)}`)), 20_000);
+    const check = (): void => {
+      if (ports.has('http') && ports.has('admin')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    notify = check;
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`martello exited with ${code} before listening; log:\n${JSON.stringify(logs)}`));
+    });
+  });
+  const adminPort = ports.get('admin')!;
+  const debugConfig = async (): Promise<DebugConfig> => (await fetch(`http://127.0.0.1:${adminPort}/debug/config`)).json() as Promise<DebugConfig>;
+  return {
+    httpPort: ports.get('http')!,
+    adminPort,
+    child,
+    logs,
+    debugConfig,
+    async waitFor(until, deadlineMs = 10_000) {
+      const end = Date.now() + deadlineMs;
+      let last: DebugConfig | undefined;
+      while (Date.now() < end) {
+        last = await debugConfig();
+        if (until(last)) return last;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`condition not met within ${deadlineMs} ms; last /debug/config: ${JSON.stringify(last)}`);
+    },
+    stop() {
+      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      return new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
