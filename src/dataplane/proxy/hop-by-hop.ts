@@ -23,16 +23,17 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  * the headers Martello adds are added after the removal anyway, this only
  * makes the intent explicit.
  */
-export const CONNECTION_PROTECTED: ReadonlySet<string> = new Set([
-  'host',
-  'content-length',
+/** The request headers Martello sets itself on every forwarded request. */
+export const ADDED_REQUEST_HEADERS: readonly string[] = [
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'x-forwarded-port',
   'x-real-ip',
   'x-request-id',
-]);
+];
+
+export const CONNECTION_PROTECTED: ReadonlySet<string> = new Set(['host', 'content-length', ...ADDED_REQUEST_HEADERS]);
 
 /** Lowercase tokens of Connection header values, minus the ones that name no header. */
 export function connectionTokens(values: readonly string[]): Set<string> {

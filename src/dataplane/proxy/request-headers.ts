@@ -7,7 +7,7 @@
 // 3. add Martello's own headers last, so nothing the client sent can remove
 //    or shadow them.
 
-import { CONNECTION_PROTECTED, HOP_BY_HOP, connectionTokens } from './hop-by-hop.ts';
+import { ADDED_REQUEST_HEADERS, CONNECTION_PROTECTED, HOP_BY_HOP, connectionTokens } from './hop-by-hop.ts';
 
 /**
  * Client headers Martello replaces with its own values. `forwarded` (RFC
@@ -15,16 +15,7 @@ import { CONNECTION_PROTECTED, HOP_BY_HOP, connectionTokens } from './hop-by-hop
  * `expect` is dropped because node:http already answered "100 Continue" to
  * the client and the body is streamed upstream as it arrives.
  */
-const REPLACED: ReadonlySet<string> = new Set([
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-real-ip',
-  'x-request-id',
-  'forwarded',
-  'expect',
-]);
+const REPLACED: ReadonlySet<string> = new Set([...ADDED_REQUEST_HEADERS, 'forwarded', 'expect']);
 
 export interface ScannedRequest {
   /** Flat [name, value, ...] list to send upstream, Martello's headers not yet added. */
