@@ -12,7 +12,8 @@ import type { Logger } from '../shared/log.ts';
 import type { TranslateOptions } from '../translate/options.ts';
 import { buildSnapshot } from '../translate/snapshot.ts';
 import type { IngressStatus } from '../translate/status.ts';
-import { translate } from '../translate/translate.ts';
+import { translate, type References } from '../translate/translate.ts';
+import { isRelevant } from './relevance.ts';
 import type { Source, SourceSink } from './sources/source.ts';
 import { ObjectStore } from './store.ts';
 
@@ -44,6 +45,8 @@ export interface ReconcileOptions {
   readonly holdoffMs?: number;
   /** But never longer than this after the first pending change (default 500 ms). */
   readonly maxDelayMs?: number;
+  /** Called after every rebuild with the new state (statuses and diagnostics for status writers and event recorders). */
+  readonly onRebuild?: (state: ReconcileState) => void;
 }
 
 export class ReconcileLoop {
@@ -54,6 +57,7 @@ export class ReconcileLoop {
   #firstPendingAt = 0;
   #stopped = false;
   #lastModelJson = '';
+  #references: References | undefined;
   #lastDiagnosticLines = new Set<string>();
   #state: ReconcileState = { generation: 0, rebuilds: 0, appliedAt: undefined, model: undefined, statuses: [], diagnostics: [] };
   #waiters: Array<{ until: (s: ReconcileState) => boolean; resolve: () => void }> = [];
@@ -64,6 +68,11 @@ export class ReconcileLoop {
 
   get state(): ReconcileState {
     return this.#state;
+  }
+
+  /** True while a rebuild is scheduled but has not run yet. */
+  get rebuildPending(): boolean {
+    return this.#timer !== undefined;
   }
 
   /** Starts every source; resolves once all have delivered their initial state and the first rebuild ran. */
@@ -88,7 +97,10 @@ export class ReconcileLoop {
   #sinkFor(name: string): SourceSink {
     return {
       events: (batch) => {
-        if (this.#store.apply(batch)) this.#schedule();
+        const changes = this.#store.apply(batch);
+        const refs = this.#references;
+        // Before the first build nothing is known to be irrelevant.
+        if (changes.length > 0 && (refs === undefined || changes.some((c) => isRelevant(c, refs)))) this.#schedule();
       },
       problems: (list) => {
         if (this.#store.setProblems(name, list)) this.#schedule();
@@ -126,6 +138,7 @@ export class ReconcileLoop {
   #rebuild(): void {
     const started = performance.now();
     const result = translate(buildSnapshot(this.#store.objects()), this.#opts.translateOptions);
+    this.#references = result.references;
     const diagnostics = [...this.#store.problems(), ...result.diagnostics.map((d) => this.#withOrigin(d))];
     const modelJson = JSON.stringify(result.model);
     let { generation, appliedAt, model } = this.#state;
@@ -140,6 +153,7 @@ export class ReconcileLoop {
     }
     this.#logDiagnostics(diagnostics);
     this.#state = { generation, rebuilds: this.#state.rebuilds + 1, appliedAt, model, statuses: result.statuses, diagnostics };
+    this.#opts.onRebuild?.(this.#state);
     const waiting = this.#waiters;
     this.#waiters = [];
     for (const w of waiting) {

@@ -7,6 +7,11 @@ import type { KubeObject } from '../k8s/objects.ts';
 import type { Diagnostic } from '../shared/diagnostic.ts';
 import type { Origin, ResourceEvent } from './sources/source.ts';
 
+export interface ObjectChange {
+  readonly before: KubeObject | undefined;
+  readonly after: KubeObject | undefined;
+}
+
 interface Entry {
   readonly object: KubeObject;
   readonly origin: Origin | undefined;
@@ -16,21 +21,25 @@ export class ObjectStore {
   readonly #entries = new Map<string, Entry>();
   readonly #problems = new Map<string, readonly Diagnostic[]>();
 
-  /** Applies a batch; returns true when anything changed. */
-  apply(batch: readonly ResourceEvent[]): boolean {
-    let changed = false;
+  /** Applies a batch; returns what changed (the object before and after; undefined for none). */
+  apply(batch: readonly ResourceEvent[]): ObjectChange[] {
+    const changes: ObjectChange[] = [];
     for (const event of batch) {
       if (event.type === 'upsert') {
         const key = formatKey(keyOf(event.object));
         const prev = this.#entries.get(key);
         if (prev?.object === event.object) continue;
         this.#entries.set(key, { object: event.object, origin: event.origin });
-        changed = true;
+        changes.push({ before: prev?.object, after: event.object });
       } else {
-        changed = this.#entries.delete(formatKey(event.key)) || changed;
+        const key = formatKey(event.key);
+        const prev = this.#entries.get(key);
+        if (prev === undefined) continue;
+        this.#entries.delete(key);
+        changes.push({ before: prev.object, after: undefined });
       }
     }
-    return changed;
+    return changes;
   }
 
   /** Replaces the problems reported by one source; returns true when they differ. */

@@ -16,6 +16,15 @@ export interface TranslateResult {
   readonly model: RoutingModel;
   readonly statuses: readonly IngressStatus[];
   readonly diagnostics: readonly Diagnostic[];
+  /** What the model depends on besides Ingresses and IngressClasses, so changes to other objects can be skipped. */
+  readonly references: References;
+}
+
+export interface References {
+  /** "namespace/name" of every Service an Ingress we own refers to. */
+  readonly services: ReadonlySet<string>;
+  /** "namespace/name" of every Secret an Ingress we own refers to (TLS, later). */
+  readonly secrets: ReadonlySet<string>;
 }
 
 export function translate(snap: ResourceSnapshot, opts: TranslateOptions): TranslateResult {
@@ -25,7 +34,8 @@ export function translate(snap: ResourceSnapshot, opts: TranslateOptions): Trans
   const rules = buildVirtualHosts(owned, refs, rec); // 2. hosts, paths, default backends
   const clusters = resolveClusters(refs, snap, opts, rec); // 3. Services → endpoints
   const model: RoutingModel = deepFreeze({ virtualHosts: rules.virtualHosts, defaultBackend: rules.defaultBackend, clusters });
-  return { model, statuses: rec.statuses(), diagnostics: rec.diagnostics() };
+  const services = new Set([...refs.values()].map((r) => `${r.namespace}/${r.service}`));
+  return { model, statuses: rec.statuses(), diagnostics: rec.diagnostics(), references: { services, secrets: new Set() } };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,0 +1,31 @@
+// Which object changes can change the routing model. Ingresses and
+// IngressClasses always can (they decide what is ours); a Service, its
+// EndpointSlices or a Secret only when an Ingress we own refers to it.
+// Filtering here keeps unrelated churn in a busy cluster (every Pod
+// rollout rewrites EndpointSlices) from rebuilding anything. Pure.
+
+import { SERVICE_NAME_LABEL, type KubeObject } from '../k8s/objects.ts';
+import type { References } from '../translate/translate.ts';
+import type { ObjectChange } from './store.ts';
+
+export function isRelevant(change: ObjectChange, refs: References): boolean {
+  return touches(change.before, refs) || touches(change.after, refs);
+}
+
+function touches(obj: KubeObject | undefined, refs: References): boolean {
+  if (obj === undefined) return false;
+  const ns = obj.metadata.namespace;
+  switch (obj.kind) {
+    case 'Ingress':
+    case 'IngressClass':
+      return true;
+    case 'Service':
+      return refs.services.has(`${ns}/${obj.metadata.name}`);
+    case 'EndpointSlice': {
+      const service = obj.metadata.labels[SERVICE_NAME_LABEL];
+      return service !== undefined && refs.services.has(`${ns}/${service}`);
+    }
+    case 'Secret':
+      return refs.secrets.has(`${ns}/${obj.metadata.name}`);
+  }
+}
