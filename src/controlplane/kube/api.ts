@@ -32,6 +32,12 @@ export interface WatchEvent {
   readonly object: Record<string, unknown>;
 }
 
+/** Optional callbacks of a watch, for connection-state reporting. */
+export interface WatchHooks {
+  /** The server accepted the watch (2xx headers arrived), before any event. */
+  readonly onOpen?: () => void;
+}
+
 export interface KubeClient {
   /** Sends one request; resolves with the parsed JSON body; rejects with KubeApiError for non-2xx answers. */
   request<T = Record<string, unknown>>(req: KubeRequest): Promise<T>;
@@ -40,7 +46,7 @@ export interface KubeClient {
    * its events until the server closes the stream, the signal aborts, or
    * the connection fails (then the iterator throws).
    */
-  watch(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): AsyncIterable<WatchEvent>;
+  watch(path: string, query: Readonly<Record<string, string>>, signal: AbortSignal, hooks?: WatchHooks): AsyncIterable<WatchEvent>;
   /** Closes the connection pool. */
   close(): Promise<void>;
 }
