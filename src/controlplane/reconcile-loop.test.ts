@@ -35,9 +35,9 @@ const rawIngress = {
 };
 const ingress = obj(rawIngress);
 const service = (name: string): KubeObject => obj({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
-const slice = (service: string, address: string): KubeObject => obj({
+const slice = (serviceName: string, address: string): KubeObject => obj({
   apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-  metadata: { name: `${service}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+  metadata: { name: `${serviceName}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': serviceName } },
   addressType: 'IPv4', endpoints: [{ addresses: [address] }], ports: [{ port: 8080 }],
 });
 const upsert = (object: KubeObject): ResourceEvent => ({ type: 'upsert', object });
@@ -85,5 +85,16 @@ test('reconcile loop: a relevant change yields a new generation; an identical mo
   await loop.waitFor((s) => s.rebuilds > rebuilds);
   assert.equal(loop.state.generation, 2, 'a rebuild with an identical model applies nothing');
   assert.equal(updates.length, 2);
+  await loop.stop();
+});
+
+test('reconcile loop: an Ingress change that only touches status schedules no rebuild', async () => {
+  const { loop, source } = await startLoop();
+  const withStatus = obj({ ...rawIngress, metadata: { ...rawIngress.metadata, resourceVersion: '42' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } });
+  assert.deepEqual(withStatus.kind === 'Ingress' && withStatus.status.loadBalancer.ingress, [{ ip: '192.0.2.1' }]);
+  source.sink!.events([upsert(withStatus)]);
+  assert.equal(loop.rebuildPending, false);
+  source.sink!.events([upsert(obj({ ...rawIngress, metadata: { ...rawIngress.metadata, annotations: { a: 'b' } } }))]);
+  assert.equal(loop.rebuildPending, true, 'an annotation change is relevant');
   await loop.stop();
 });

@@ -9,7 +9,22 @@ import type { References } from '../translate/translate.ts';
 import type { ObjectChange } from './store.ts';
 
 export function isRelevant(change: ObjectChange, refs: References): boolean {
+  if (isStatusOnlyIngressChange(change)) return false;
   return touches(change.before, refs) || touches(change.after, refs);
+}
+
+/**
+ * Our own status writes come back as Ingress updates; what translation reads
+ * (spec, labels, annotations, creation time) is unchanged by them.
+ */
+function isStatusOnlyIngressChange({ before, after }: ObjectChange): boolean {
+  if (before?.kind !== 'Ingress' || after?.kind !== 'Ingress') return false;
+  const a = before.metadata;
+  const b = after.metadata;
+  return a.creationTimestamp === b.creationTimestamp
+    && JSON.stringify(before.spec) === JSON.stringify(after.spec)
+    && JSON.stringify(a.annotations) === JSON.stringify(b.annotations)
+    && JSON.stringify(a.labels) === JSON.stringify(b.labels);
 }
 
 function touches(obj: KubeObject | undefined, refs: References): boolean {

@@ -7,6 +7,9 @@ import type {
   IngressRule,
   IngressServiceBackend,
   IngressTLS,
+  LoadBalancerIngress,
+  LoadBalancerPortStatus,
+  LoadBalancerStatusHolder,
   PathType,
   TypedLocalObjectReference,
 } from './objects.ts';
@@ -53,7 +56,48 @@ export function decodeIngress(p: Problems, raw: JsonObject): Ingress {
     apiVersion: 'networking.k8s.io/v1',
     metadata,
     spec: { ingressClassName, defaultBackend, tls, rules },
+    status: decodeLoadBalancerStatus(raw),
   };
+}
+
+const LB_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
+
+/**
+ * `status.loadBalancer.ingress` of an Ingress or a Service, read leniently:
+ * status is written by controllers (the API server validates it, and strips
+ * it from created objects), so a malformed part is skipped, never reported
+ * as a problem with the user's object. Entries keep the API's shape: absent
+ * fields stay absent.
+ */
+export function decodeLoadBalancerStatus(raw: JsonObject): LoadBalancerStatusHolder {
+  const status = get(raw, 'status');
+  const lb = isJsonObject(status) ? get(status, 'loadBalancer') : undefined;
+  const items = isJsonObject(lb) ? get(lb, 'ingress') : undefined;
+  if (!Array.isArray(items)) return { loadBalancer: { ingress: [] } };
+  const ingress: LoadBalancerIngress[] = [];
+  for (const item of items as unknown[]) {
+    if (!isJsonObject(item)) continue;
+    const ip = get(item, 'ip');
+    const hostname = get(item, 'hostname');
+    const entry: { ip?: string; hostname?: string; ports?: LoadBalancerPortStatus[] } = {};
+    if (typeof ip === 'string' && ip !== '') entry.ip = ip;
+    if (typeof hostname === 'string' && hostname !== '') entry.hostname = hostname;
+    const ports = get(item, 'ports');
+    if (Array.isArray(ports)) {
+      const decoded = (ports as unknown[]).flatMap((p): LoadBalancerPortStatus[] => {
+        if (!isJsonObject(p)) return [];
+        const port = get(p, 'port');
+        const protocol = get(p, 'protocol');
+        const error = get(p, 'error');
+        if (typeof port !== 'number' || !Number.isSafeInteger(port) || typeof protocol !== 'string' || !LB_PROTOCOLS.has(protocol)) return [];
+        const out = { port, protocol: protocol as LoadBalancerPortStatus['protocol'] };
+        return [typeof error === 'string' && error !== '' ? { ...out, error } : out];
+      });
+      if (decoded.length > 0) entry.ports = decoded;
+    }
+    if (entry.ip !== undefined || entry.hostname !== undefined) ingress.push(entry);
+  }
+  return { loadBalancer: { ingress } };
 }
 
 /** Absent, null or []: wrong types are reported by the list reader instead. */

@@ -14,10 +14,13 @@ import {
   optInteger,
   optObject,
   optString,
+  stringList,
   type JsonObject,
   type Problems,
 } from './decode-fields.ts';
+import { decodeLoadBalancerStatus } from './decode-ingress.ts';
 import { decodeMeta } from './decode-meta.ts';
+import { isIPLiteral } from './ip-literal.ts';
 import { dns1123LabelProblem, dns1123SubdomainProblem, ianaSvcNameProblem, qualifiedNameProblem } from './validate-names.ts';
 
 const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
@@ -36,7 +39,28 @@ export function decodeService(p: Problems, raw: JsonObject): Service {
     // A trailing dot (fully qualified) is allowed, as in DNS.
     checkFormat(p, 'spec.externalName', externalName?.replace(/\.$/, ''), dns1123SubdomainProblem);
   }
-  return { kind: 'Service', apiVersion: 'v1', metadata, spec: { type, ports, externalName } };
+  const clusterIP = optString(p, spec, 'clusterIP', 'spec') || undefined;
+  checkFormat(p, 'spec.clusterIP', clusterIP, clusterIPProblem);
+  const clusterIPs = stringList(p, spec, 'clusterIPs', 'spec');
+  clusterIPs.forEach((ip, i) => checkFormat(p, indexPath('spec.clusterIPs', i), ip, clusterIPProblem));
+  const externalIPs = stringList(p, spec, 'externalIPs', 'spec');
+  externalIPs.forEach((ip, i) => checkFormat(p, indexPath('spec.externalIPs', i), ip, ipProblem));
+  return {
+    kind: 'Service',
+    apiVersion: 'v1',
+    metadata,
+    spec: { type, ports, externalName, clusterIP, clusterIPs, externalIPs },
+    status: decodeLoadBalancerStatus(raw),
+  };
+}
+
+function ipProblem(value: string): string | undefined {
+  return isIPLiteral(value) ? undefined : 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
+}
+
+/** A cluster IP, or "None" for a headless Service. */
+function clusterIPProblem(value: string): string | undefined {
+  return value === 'None' ? undefined : ipProblem(value);
 }
 
 function decodePort(p: Problems, raw: JsonObject, path: string): ServicePort {

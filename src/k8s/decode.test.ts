@@ -63,7 +63,31 @@ describe('decodeObject: valid objects get their defaults', () => {
           { host: 'b.example.com', paths: [] },
         ],
       },
+      status: { loadBalancer: { ingress: [] } },
     });
+  });
+
+  test('Ingress status.loadBalancer keeps the API shape; malformed parts are skipped, not reported', () => {
+    const ing = okObject<Ingress>({
+      ...ingress({ defaultBackend: backend }),
+      status: {
+        loadBalancer: {
+          ingress: [
+            { ip: '203.0.113.10' },
+            { hostname: 'lb.example.com', ports: [{ port: 443, protocol: 'TCP' }, { port: 80, protocol: 'TCP', error: 'Pending' }, { port: 'x' }] },
+            'junk',
+            {},
+            { ip: 7, hostname: 'only-host.example.com' },
+          ],
+        },
+      },
+    });
+    assert.deepEqual(ing.status.loadBalancer.ingress, [
+      { ip: '203.0.113.10' },
+      { hostname: 'lb.example.com', ports: [{ port: 443, protocol: 'TCP' }, { port: 80, protocol: 'TCP', error: 'Pending' }] },
+      { hostname: 'only-host.example.com' },
+    ]);
+    assert.deepEqual(okObject<Ingress>({ ...ingress({ defaultBackend: backend }), status: { loadBalancer: { ingress: 'x' } } }).status, { loadBalancer: { ingress: [] } });
   });
 
   test('Ingress with only a defaultBackend, null fields read as absent', () => {
@@ -104,11 +128,29 @@ describe('decodeObject: valid objects get their defaults', () => {
     assert.deepEqual(svc.spec, {
       type: 'ClusterIP',
       externalName: undefined,
+      clusterIP: undefined,
+      clusterIPs: [],
+      externalIPs: [],
       ports: [
         { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', appProtocol: undefined },
         { name: 'grpc', port: 9000, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
       ],
     });
+  });
+
+  test('Service addresses and load-balancer status', () => {
+    const lb = okObject<Service>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'martello', namespace: 'ingress' },
+      spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10', 'fd00::10'], externalIPs: ['198.51.100.7'], ports: [{ port: 80 }] },
+      status: { loadBalancer: { ingress: [{ ip: '203.0.113.10', ipMode: 'VIP' }, { hostname: 'a1.elb.example.com' }] } },
+    });
+    assert.equal(lb.spec.clusterIP, '10.96.0.10');
+    assert.deepEqual(lb.spec.clusterIPs, ['10.96.0.10', 'fd00::10']);
+    assert.deepEqual(lb.spec.externalIPs, ['198.51.100.7']);
+    assert.deepEqual(lb.status.loadBalancer.ingress, [{ ip: '203.0.113.10' }, { hostname: 'a1.elb.example.com' }]);
+    assert.equal(okObject<Service>({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'h' }, spec: { clusterIP: 'None' } }).spec.clusterIP, 'None');
   });
 
   test('ExternalName Service needs no ports; headless Service neither', () => {
@@ -260,6 +302,10 @@ const badCases: BadCase[] = [
   { name: 'Service protocol unknown', raw: svc({ ports: [{ port: 80, protocol: 'HTTP' }] }), expect: [['spec.ports[0].protocol', 'field-not-supported']] },
   { name: 'Service targetPort invalid name', raw: svc({ ports: [{ port: 80, targetPort: '8080' }] }), expect: [['spec.ports[0].targetPort', 'field-invalid']] },
   { name: 'Service targetPort wrong type', raw: svc({ ports: [{ port: 80, targetPort: true }] }), expect: [['spec.ports[0].targetPort', 'field-invalid-type']] },
+  { name: 'Service clusterIP not an IP', raw: svc({ clusterIP: '10.0.0.300', ports: [{ port: 80 }] }), expect: [['spec.clusterIP', 'field-invalid']] },
+  { name: 'Service clusterIPs item not an IP', raw: svc({ clusterIPs: ['10.0.0.1', 'x'], ports: [{ port: 80 }] }), expect: [['spec.clusterIPs[1]', 'field-invalid']] },
+  { name: 'Service externalIPs not a list', raw: svc({ externalIPs: '1.2.3.4', ports: [{ port: 80 }] }), expect: [['spec.externalIPs', 'field-invalid-type']] },
+  { name: 'Service externalIP "None"', raw: svc({ externalIPs: ['None'], ports: [{ port: 80 }] }), expect: [['spec.externalIPs[0]', 'field-invalid']] },
   { name: 'ExternalName without externalName', raw: svc({ type: 'ExternalName' }), expect: [['spec.externalName', 'field-required']] },
   // EndpointSlice
   { name: 'EndpointSlice addressType missing', raw: { ...slice({}), addressType: undefined }, expect: [['addressType', 'field-required']] },

@@ -77,6 +77,31 @@ export interface Ingress {
   readonly apiVersion: 'networking.k8s.io/v1';
   readonly metadata: ObjectMeta;
   readonly spec: IngressSpec;
+  /** Written by controllers, not by users: decoded leniently and never part of the routing model. */
+  readonly status: LoadBalancerStatusHolder;
+}
+
+// ---- status.loadBalancer (Ingress and Service) ------------------------------
+
+export interface LoadBalancerPortStatus {
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly error?: string;
+}
+
+/**
+ * One published address, in the API's own shape (absent fields are left out,
+ * so an entry can go into a status patch as it is): an IP in `ip`, a DNS name
+ * in `hostname`. external-dns reads exactly these two fields.
+ */
+export interface LoadBalancerIngress {
+  readonly ip?: string;
+  readonly hostname?: string;
+  readonly ports?: readonly LoadBalancerPortStatus[];
+}
+
+export interface LoadBalancerStatusHolder {
+  readonly loadBalancer: { readonly ingress: readonly LoadBalancerIngress[] };
 }
 
 // ---- networking.k8s.io/v1 IngressClass ------------------------------------
@@ -107,7 +132,13 @@ export interface Service {
     readonly type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
     readonly ports: readonly ServicePort[];
     readonly externalName: string | undefined;
+    /** "None" for headless Services, undefined when not (yet) allocated. */
+    readonly clusterIP: string | undefined;
+    readonly clusterIPs: readonly string[];
+    readonly externalIPs: readonly string[];
   };
+  /** status.loadBalancer.ingress, filled in by the cloud load balancer for type LoadBalancer. */
+  readonly status: LoadBalancerStatusHolder;
 }
 
 // ---- discovery.k8s.io/v1 EndpointSlice -------------------------------------
