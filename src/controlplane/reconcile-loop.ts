@@ -4,6 +4,7 @@
 // rebuild starts from the whole store, so a missed or repeated event cannot
 // leave the routing table wrong.
 
+import type { KubeObject } from '../k8s/objects.ts';
 import type { RoutingModel } from '../model/model.ts';
 import { diffModels } from '../model/summary.ts';
 import type { Diagnostic } from '../shared/diagnostic.ts';
@@ -68,6 +69,11 @@ export class ReconcileLoop {
 
   get state(): ReconcileState {
     return this.#state;
+  }
+
+  /** Every object currently in the store (for status writing and events). */
+  objects(): KubeObject[] {
+    return this.#store.objects();
   }
 
   /** True while a rebuild is scheduled but has not run yet. */

@@ -14,6 +14,9 @@ export interface DebugConfig {
   readonly rebuilds: number;
   readonly routes: ReadonlyArray<{ host: string; match: string; cluster: string; endpoints: string[] }>;
   readonly diagnostics: readonly string[];
+  /** Kubernetes mode only. */
+  readonly kubernetes?: { readonly connected: boolean; readonly stale: boolean };
+  readonly leader?: { readonly identity: string; readonly isLeader: boolean; readonly holder: string | null };
 }
 
 export interface MartelloProcess {
@@ -28,12 +31,21 @@ export interface MartelloProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startMartello(manifestsDir: string, extraArgs: readonly string[] = []): Promise<MartelloProcess> {
+/** `martello serve --manifests DIR` on ephemeral loopback ports. */
+export function startMartello(manifestsDir: string, extraArgs: readonly string[] = []): Promise<MartelloProcess> {
+  return startMartelloCommand(['serve', '--manifests', manifestsDir, ...extraArgs]);
+}
+
+/** `martello controller --kubeconfig FILE` on ephemeral loopback ports, its namespace from POD_NAMESPACE. */
+export function startController(kubeconfig: string, extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<MartelloProcess> {
+  return startMartelloCommand(['controller', '--kubeconfig', kubeconfig, '--allow-loopback-endpoints', ...extraArgs], { POD_NAMESPACE: 'default', ...env });
+}
+
+async function startMartelloCommand(args: readonly string[], env: Record<string, string> = {}): Promise<MartelloProcess> {
   const child = spawn(MARTELLO_BIN, [
-    'serve', '--manifests', manifestsDir,
+    ...args,
     '--listen-http', '127.0.0.1:0', '--listen-https', '127.0.0.1:0', '--listen-admin', '127.0.0.1:0',
-    ...extraArgs,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Array<Record<string, unknown>> = [];
   const ports = new Map<string, number>();
   let notify: (() => void) | undefined;
