@@ -11,6 +11,7 @@ import type { Diagnostic } from '../shared/diagnostic.ts';
 import { formatDiagnostic } from '../shared/diagnostic.ts';
 import type { Logger } from '../shared/log.ts';
 import type { TranslateOptions } from '../translate/options.ts';
+import { sameModel } from '../translate/model-equal.ts';
 import { buildSnapshot } from '../translate/snapshot.ts';
 import type { IngressStatus } from '../translate/status.ts';
 import { translate, type References } from '../translate/translate.ts';
@@ -42,12 +43,56 @@ export interface ReconcileOptions {
   readonly logger: Logger;
   /** Applies a new model; called synchronously from the loop, never concurrently. */
   readonly apply: (update: ModelUpdate) => void;
-  /** Wait this long after the last change before rebuilding (default 100 ms). */
+  /** Wait this long after the last change before rebuilding (default 20 ms; see DEFAULT_TIMING). */
   readonly holdoffMs?: number;
   /** But never longer than this after the first pending change (default 500 ms). */
   readonly maxDelayMs?: number;
+  /** And not sooner than this many times the last rebuild's duration after it ended (default 1), unless maxDelay says so. */
+  readonly restFactor?: number;
   /** Called after every rebuild with the new state (statuses and diagnostics for status writers and event recorders). */
   readonly onRebuild?: (state: ReconcileState) => void;
+}
+
+export interface DebounceTiming {
+  readonly holdoffMs: number;
+  readonly maxDelayMs: number;
+  readonly restFactor: number;
+}
+
+/**
+ * Why these numbers (docs/benchmarks.md, "Route propagation and scale"):
+ * - holdoff 20 ms: the Kubernetes source already merges events that arrive
+ *   within 5 ms into one batch, so the holdoff only has to catch the next
+ *   few writes of one client (kubectl apply sends its objects one request
+ *   after another, a few ms apart). Contour's 100 ms is sized for pushing
+ *   xDS to a fleet of Envoys; here a rebuild is one in-process function call
+ *   (about 30 ms at 5,000 Ingresses), and 100 ms alone missed the 100 ms
+ *   propagation bar.
+ * - max delay 500 ms: a steady stream of changes closer together than the
+ *   holdoff still gets applied at least twice a second.
+ * - rest factor 0.5: a short holdoff must not let churn rebuild back to
+ *   back; resting at least half as long as the last rebuild took (its
+ *   bookkeeping included) caps rebuilding at two thirds of the thread that
+ *   also proxies, whatever the rate of changes, while a lone change after a
+ *   rebuild waits little longer than the holdoff.
+ */
+export const DEFAULT_TIMING: DebounceTiming = { holdoffMs: 20, maxDelayMs: 500, restFactor: 0.5 };
+
+/**
+ * How long to wait before rebuilding, `now` being the latest change: the
+ * holdoff after it, or the rest after the last rebuild if that ends later,
+ * but never past maxDelay after the first change still pending. Pure.
+ */
+export function rebuildDelay(
+  now: number,
+  firstPendingAt: number,
+  last: { readonly endedAt: number; readonly durationMs: number } | undefined,
+  timing: DebounceTiming,
+): number {
+  const settled = now + timing.holdoffMs;
+  const rested = last === undefined ? settled : last.endedAt + timing.restFactor * last.durationMs;
+  const deadline = firstPendingAt + timing.maxDelayMs;
+  return Math.max(0, Math.min(Math.max(settled, rested), deadline) - now);
 }
 
 export class ReconcileLoop {
@@ -57,7 +102,7 @@ export class ReconcileLoop {
   #timer: NodeJS.Timeout | undefined;
   #firstPendingAt = 0;
   #stopped = false;
-  #lastModelJson = '';
+  #lastRebuild: { endedAt: number; durationMs: number } | undefined;
   #references: References | undefined;
   #lastDiagnosticLines = new Set<string>();
   #state: ReconcileState = { generation: 0, rebuilds: 0, appliedAt: undefined, model: undefined, statuses: [], diagnostics: [] };
@@ -121,51 +166,79 @@ export class ReconcileLoop {
   /** Debounce: holdoff after the latest change, bounded by maxDelay after the first. */
   #schedule(): void {
     if (this.#stopped || this.#unsynced.size > 0) return;
-    const holdoff = this.#opts.holdoffMs ?? 100;
-    const maxDelay = this.#opts.maxDelayMs ?? 500;
+    const o = this.#opts;
+    const timing: DebounceTiming = {
+      holdoffMs: o.holdoffMs ?? DEFAULT_TIMING.holdoffMs,
+      maxDelayMs: o.maxDelayMs ?? DEFAULT_TIMING.maxDelayMs,
+      restFactor: o.restFactor ?? DEFAULT_TIMING.restFactor,
+    };
     const now = performance.now();
     if (this.#timer === undefined) this.#firstPendingAt = now;
     clearTimeout(this.#timer);
-    const wait = Math.max(0, Math.min(holdoff, this.#firstPendingAt + maxDelay - now));
-    this.#timer = setTimeout(() => this.#rebuildSafely(), wait);
+    this.#timer = setTimeout(() => this.#rebuildSafely(), rebuildDelay(now, this.#firstPendingAt, this.#lastRebuild, timing));
   }
 
   /** A bug in translation must not take the process down: keep serving the last good model and say so. */
   #rebuildSafely(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
+    const started = performance.now();
+    let report: (() => void) | undefined;
     try {
-      this.#rebuild();
+      report = this.#rebuild();
     } catch (err) {
       this.#opts.logger.error('rebuild failed; the last good configuration stays in use', { err });
     }
+    const swappedAfter = performance.now() - started;
+    this.#lastRebuild = { endedAt: performance.now(), durationMs: swappedAfter };
+    if (report === undefined) return;
+    // The new table is in place: let requests that arrived meanwhile be served
+    // with it first (they are read before setImmediate callbacks run), then
+    // do the bookkeeping (change log, status and events, waiters).
+    setImmediate(() => {
+      if (this.#stopped) return;
+      const reportStarted = performance.now();
+      try {
+        report();
+      } catch (err) {
+        this.#opts.logger.error('reporting a rebuild failed', { err });
+      }
+      const endedAt = performance.now();
+      this.#lastRebuild = { endedAt, durationMs: swappedAfter + (endedAt - reportStarted) };
+    });
   }
 
-  #rebuild(): void {
+  /** Translates and applies; returns what remains to be done once the new model serves. */
+  #rebuild(): () => void {
     const started = performance.now();
     const result = translate(buildSnapshot(this.#store.objects()), this.#opts.translateOptions);
     this.#references = result.references;
     const diagnostics = [...this.#store.problems(), ...result.diagnostics.map((d) => this.#withOrigin(d))];
-    const modelJson = JSON.stringify(result.model);
     let { generation, appliedAt, model } = this.#state;
-    if (modelJson !== this.#lastModelJson) {
+    let logChange: (() => void) | undefined;
+    if (model === undefined || !sameModel(model, result.model)) {
       const previous = model;
       generation += 1;
       this.#opts.apply({ generation, model: result.model });
-      this.#lastModelJson = modelJson;
       model = result.model;
       appliedAt = new Date().toISOString();
-      this.#logChange(generation, previous, result.model, performance.now() - started);
+      const ms = performance.now() - started;
+      const applied = result.model;
+      logChange = () => this.#logChange(generation, previous, applied, ms);
     }
-    this.#logDiagnostics(diagnostics);
-    this.#state = { generation, rebuilds: this.#state.rebuilds + 1, appliedAt, model, statuses: result.statuses, diagnostics };
-    this.#opts.onRebuild?.(this.#state);
-    const waiting = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiting) {
-      if (w.until(this.#state)) w.resolve();
-      else this.#waiters.push(w);
-    }
+    const state: ReconcileState = { generation, rebuilds: this.#state.rebuilds + 1, appliedAt, model, statuses: result.statuses, diagnostics };
+    this.#state = state;
+    return () => {
+      logChange?.();
+      this.#logDiagnostics(diagnostics);
+      this.#opts.onRebuild?.(state);
+      const waiting = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiting) {
+        if (w.until(this.#state)) w.resolve();
+        else this.#waiters.push(w);
+      }
+    };
   }
 
   /** Adds the manifest file and document to a translation diagnostic when the store knows them. */

@@ -11,10 +11,33 @@ import type { Route } from '../model/model.ts';
  * object that has one and are ordered by namespace/name among themselves.
  */
 export function compareIngressAge(a: Ingress, b: Ingress): number {
-  const ta = timestampOf(a);
-  const tb = timestampOf(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return compareStrings(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`);
+  return compareAgeKeys(ageKeyOf(a), ageKeyOf(b));
+}
+
+/**
+ * The same order as compareIngressAge, with each timestamp parsed and each
+ * name joined once per Ingress instead of once per comparison (a sort of
+ * n Ingresses makes about n·log2(n) comparisons: 60,000 at 5,000).
+ */
+export function sortByAge(ingresses: readonly Ingress[]): Ingress[] {
+  return ingresses
+    .map((ing) => ({ ing, key: ageKeyOf(ing) }))
+    .sort((a, b) => compareAgeKeys(a.key, b.key))
+    .map((e) => e.ing);
+}
+
+interface AgeKey {
+  readonly time: number;
+  readonly name: string;
+}
+
+function ageKeyOf(ing: Ingress): AgeKey {
+  return { time: timestampOf(ing), name: `${ing.metadata.namespace}/${ing.metadata.name}` };
+}
+
+function compareAgeKeys(a: AgeKey, b: AgeKey): number {
+  if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  return compareStrings(a.name, b.name);
 }
 
 function timestampOf(ing: Ingress): number {

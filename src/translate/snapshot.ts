@@ -58,13 +58,14 @@ export function buildSnapshot(objects: Iterable<KubeObject>): ResourceSnapshot {
       }
     }
   }
-  ingresses.sort((a, b) => compareNames(a.metadata, b.metadata));
-  for (const list of endpointSlices.values()) list.sort((a, b) => compareNames(a.metadata, b.metadata));
-  return { ingresses, ingressClasses, services, endpointSlices, secrets };
+  for (const [owner, list] of endpointSlices) if (list.length > 1) endpointSlices.set(owner, sortByName(list));
+  return { ingresses: sortByName(ingresses), ingressClasses, services, endpointSlices, secrets };
 }
 
-function compareNames(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
-  const x = `${a.namespace}/${a.name}`;
-  const y = `${b.namespace}/${b.name}`;
-  return x < y ? -1 : x > y ? 1 : 0;
+/** Sorted by "namespace/name", each key joined once per object rather than once per comparison. */
+function sortByName<T extends KubeObject>(list: readonly T[]): T[] {
+  return list
+    .map((obj) => ({ obj, key: `${obj.metadata.namespace}/${obj.metadata.name}` }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((e) => e.obj);
 }

@@ -38,10 +38,15 @@ export function translate(snap: ResourceSnapshot, opts: TranslateOptions): Trans
   return { model, statuses: rec.statuses(), diagnostics: rec.diagnostics(), references: { services, secrets: new Set() } };
 }
 
+/** Freezes the model and everything in it, walking it without a temporary array per object. */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  } else {
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) deepFreeze(obj[k]);
   }
   return value;
 }

@@ -7,7 +7,7 @@
 import { formatKey, keyOf } from '../../k8s/keys.ts';
 import { DEFAULT_CLASS_ANNOTATION, LEGACY_CLASS_ANNOTATION, type Ingress, type IngressClass } from '../../k8s/objects.ts';
 import type { TranslateOptions } from '../options.ts';
-import { compareIngressAge } from '../order.ts';
+import { sortByAge } from '../order.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
 import type { StatusRecorder } from '../status.ts';
 
@@ -25,7 +25,7 @@ export function selectOwnedIngresses(snap: ResourceSnapshot, opts: TranslateOpti
     rec.status({ ingress: `${ing.metadata.namespace}/${ing.metadata.name}`, owned: verdict.owned, reason: verdict.reason });
     if (verdict.owned) owned.push(ing);
   }
-  return owned.sort(compareIngressAge);
+  return sortByAge(owned);
 }
 
 function decideOwnership(
