@@ -1,7 +1,7 @@
 // Human-readable one-line-per-route view of a model, used for change logs,
 // `martello routes` and /debug/config, and the difference between two models.
 
-import type { Cluster, RoutingModel, Target } from './model.ts';
+import type { Cluster, EndpointAddress, RoutingModel, Target } from './model.ts';
 
 export interface RouteLine {
   readonly host: string;
@@ -38,20 +38,31 @@ export interface ModelChange {
   readonly endpointsChanged: string[];
 }
 
-function routeKey(l: RouteLine): string {
-  return `${l.host} ${l.match} → ${l.cluster}`;
+/** "host match → cluster" for every route, fallback and default: what the change log compares. */
+function routeKeys(model: RoutingModel): Set<string> {
+  const keys = new Set<string>();
+  for (const vh of model.virtualHosts) {
+    for (const r of vh.routes) keys.add(`${vh.host} ${r.match.type} ${r.match.path} → ${r.target.cluster}`);
+    if (vh.fallback !== null) keys.add(`${vh.host} fallback → ${vh.fallback.cluster}`);
+  }
+  if (model.defaultBackend !== null) keys.add(`* default → ${model.defaultBackend.cluster}`);
+  return keys;
 }
 
-/** What changed between two models, in short strings for the log. */
+/**
+ * What changed between two models, in short strings for the log. Runs after
+ * every applied rebuild, so it builds only the keys it compares (no
+ * endpoint formatting) and compares endpoint lists without serialising them.
+ */
 export function diffModels(before: RoutingModel, after: RoutingModel): ModelChange {
-  const a = new Set(routeLines(before).map(routeKey));
-  const b = new Set(routeLines(after).map(routeKey));
+  const a = routeKeys(before);
+  const b = routeKeys(after);
   const prevClusters = new Map(before.clusters.map((c) => [c.id, c]));
   const endpointsChanged: string[] = [];
   for (const c of after.clusters) {
     const prev = prevClusters.get(c.id);
     if (prev === undefined) continue;
-    if (JSON.stringify(prev.endpoints) !== JSON.stringify(c.endpoints)) {
+    if (prev !== c && !sameEndpoints(prev.endpoints, c.endpoints)) {
       endpointsChanged.push(`${c.id} ${prev.endpoints.length} → ${c.endpoints.length} endpoints`);
     }
   }
@@ -60,4 +71,12 @@ export function diffModels(before: RoutingModel, after: RoutingModel): ModelChan
     routesRemoved: [...a].filter((x) => !b.has(x)),
     endpointsChanged,
   };
+}
+
+function sameEndpoints(a: readonly EndpointAddress[], b: readonly EndpointAddress[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.address !== b[i]!.address || a[i]!.port !== b[i]!.port) return false;
+  }
+  return true;
 }
