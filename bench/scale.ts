@@ -21,12 +21,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import {
   INGRESS_CLASS, REPO_ROOT, cpuShare, hasTaskset, ingressObj, intArg, ms, parseArgs, readProc, sampleProc,
-  serviceObj, sleep, sliceObj, startApi, startController, summarize, trimJournal,
+  serviceObj, sleep, sliceObj, startApi, startBackend, startController, summarize, trimJournal,
 } from './kube/harness.ts';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -45,31 +43,13 @@ if (CHURN_SECONDS > 600 || CHURN_RATE > 1_000) throw new Error('churn out of ran
 
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
-/** Two backends that say who they are, so a switch between them is visible through the proxy. */
-async function namedBackend(name: string): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': name.length });
-      res.end(name);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 /** Endpoint address j of Service s, varied by `gen` so that every churn step changes it. */
 const address = (s: number, j: number, gen: number): string => `10.${(s >> 8) & 255}.${s & 255}.${(j + gen * EPS) % 250 + 1}`;
 
 const fixture = await startApi();
 const { api } = fixture;
-const [a, b] = await Promise.all([namedBackend('A'), namedBackend('B')]);
+const [a, b] = await Promise.all([startBackend('A'), startBackend('B')]);
 
 const seedStart = performance.now();
 api.create(INGRESS_CLASS);

@@ -58,13 +58,14 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** A minimal keep-alive backend: 200 with a short body for every request. */
-export async function startBackend(): Promise<Backend> {
+/** A minimal keep-alive backend: 200 with a short body (by default "ok\n"; a name makes backends tell themselves apart). */
+export async function startBackend(body = 'ok\n'): Promise<Backend> {
+  const length = Buffer.byteLength(body);
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 });
-      res.end('ok\n');
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': length });
+      res.end(body);
     });
   });
   server.keepAliveTimeout = 60_000;
