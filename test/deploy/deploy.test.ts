@@ -178,7 +178,6 @@ const ALLOWED: ReadonlyMap<string, readonly string[]> = new Map([
   ['networking.k8s.io/ingresses/status', ['update', 'patch']],
   ['/services', READ],
   ['/secrets', READ],
-  ['/configmaps', READ],
   ['discovery.k8s.io/endpointslices', READ],
   ['events.k8s.io/events', ['create', 'patch']],
   ['/events', ['create', 'patch']],

@@ -100,7 +100,7 @@ ClusterRole (all namespaces) or by one Role per watched namespace.
   resources: ["ingresses/status"]
   verbs: ["update", "patch"]
 - apiGroups: [""]
-  resources: ["services", "configmaps"]
+  resources: ["services"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
