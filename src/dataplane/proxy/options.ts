@@ -24,6 +24,14 @@ export interface ProxyOptions {
   readonly maxRequestsPerSocket: number;
   /** close(): how long in-flight requests may take before their connections are cut. */
   readonly drainTimeoutMs: number;
+  /**
+   * A client connection on which nothing moved in either direction for this
+   * long is destroyed: a client that stops reading a response (or stops
+   * sending a body) would otherwise hold its connection, and the upstream
+   * connection paused behind it, forever. Longer than every upstream
+   * deadline, so a slow backend is reported as 504, not cut here.
+   */
+  readonly clientIdleTimeoutMs: number;
 }
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
@@ -38,4 +46,5 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   maxHeaderSize: 16 * 1024,
   maxRequestsPerSocket: 1000,
   drainTimeoutMs: 30_000,
+  clientIdleTimeoutMs: 120_000,
 });

@@ -19,6 +19,7 @@ import { notFoundBody, sendLocal } from './local-response.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
 import { addForwardingHeaders, scanRequestHeaders } from './request-headers.ts';
 import { isAcceptableRequestId, newRequestId } from './request-id.ts';
+import { StalledReaderSweep } from './stalled-reader-sweep.ts';
 import { UndiciForwarder } from './undici-forwarder.ts';
 
 export interface ProxyServerInit {
@@ -55,6 +56,7 @@ export class ProxyServer implements ForwarderHost {
   readonly #logger: Logger;
   readonly #server: Server;
   readonly #forwarder: UndiciForwarder;
+  readonly #stalled: StalledReaderSweep;
   #listenerPort = '';
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -67,6 +69,7 @@ export class ProxyServer implements ForwarderHost {
     this.holder.onSwap((next) => this.#forwarder.retain(next.endpointKeys));
 
     const o = this.options;
+    this.#stalled = new StalledReaderSweep(o.clientIdleTimeoutMs);
     const server = createServer({
       maxHeaderSize: o.maxHeaderSize,
       requireHostHeader: true,
@@ -168,6 +171,7 @@ export class ProxyServer implements ForwarderHost {
       clearInterval(sweep);
       clearTimeout(deadline);
     }
+    this.#stalled.stop();
     await this.#forwarder.close();
   }
 
@@ -189,12 +193,14 @@ export class ProxyServer implements ForwarderHost {
 
   readonly #onConnection = (socket: Socket): void => {
     this.counters.activeConnections++;
+    this.#stalled.add(socket);
     socket.once('close', this.#onSocketClose);
   };
 
   readonly #onSocketClose = (): void => {
     this.counters.activeConnections--;
   };
+
 
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     this.counters.requests++;
