@@ -65,12 +65,11 @@ api.create(INGRESS_CLASS);
 api.create(serviceObj('echo'));
 api.create(sliceObj('echo', ['127.0.0.1'], backend.port));
 
-if (args.has('cpu-prof')) mkdirSync(args.get('cpu-prof')!, { recursive: true });
 const spawnedAt = performance.now();
 const controller = await startController({
   kubeconfig: fixture.kubeconfig,
   cpus: PIN ? '0' : undefined,
-  nodeOptions: args.has('cpu-prof') ? `--cpu-prof --cpu-prof-dir=${args.get('cpu-prof')}` : undefined,
+  cpuProfDir: args.get('cpu-prof'),
 });
 const origin = `http://127.0.0.1:${controller.httpPort}`;
 const adminOrigin = `http://127.0.0.1:${controller.adminPort}`;

@@ -65,12 +65,11 @@ api.create(ingressObj('probe', 'probe.scale', 'probe'));
 const seedMs = performance.now() - seedStart;
 console.error(`seeded ${INGRESSES} Ingresses, ${SERVICES} Services, ${SERVICES * EPS} endpoints in ${ms(seedMs)} ms`);
 
-if (args.has('cpu-prof')) mkdirSync(args.get('cpu-prof')!, { recursive: true });
 const spawnedAt = performance.now();
 const controller = await startController({
   kubeconfig: fixture.kubeconfig,
   cpus: PIN ? '0' : undefined,
-  nodeOptions: args.has('cpu-prof') ? `--cpu-prof --cpu-prof-dir=${args.get('cpu-prof')}` : undefined,
+  cpuProfDir: args.get('cpu-prof'),
 });
 const proc = sampleProc(controller.pid, 500);
 const adminOrigin = `http://127.0.0.1:${controller.adminPort}`;

@@ -5,7 +5,7 @@
 // percentiles. Everything listens on 127.0.0.1; every wait is bounded.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -128,8 +128,8 @@ export interface ControllerOptions {
   readonly kubeconfig: string;
   /** CPU list for taskset (e.g. "0"); none: not pinned. */
   readonly cpus?: string | undefined;
-  /** Extra node flags (e.g. --cpu-prof) through NODE_OPTIONS. */
-  readonly nodeOptions?: string | undefined;
+  /** Write a V8 CPU profile of the controller into this directory (created if missing). */
+  readonly cpuProfDir?: string | undefined;
   readonly extraArgs?: readonly string[];
 }
 
@@ -148,7 +148,10 @@ export async function startController(opts: ControllerOptions, deadlineMs = 120_
   const file = pinned ? 'taskset' : MARTELLO_BIN;
   const argv = pinned ? ['-c', opts.cpus!, MARTELLO_BIN, ...args] : args;
   const env: NodeJS.ProcessEnv = { ...process.env, POD_NAMESPACE: 'default' };
-  if (opts.nodeOptions !== undefined) env['NODE_OPTIONS'] = opts.nodeOptions;
+  if (opts.cpuProfDir !== undefined) {
+    mkdirSync(opts.cpuProfDir, { recursive: true });
+    env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${opts.cpuProfDir}`;
+  }
   const started = performance.now();
   const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const logs: Array<Record<string, unknown>> = [];
