@@ -21,6 +21,13 @@ export function buildDebugConfig(state: ReconcileState): unknown {
     appliedAt: state.appliedAt ?? null,
     routes: model === undefined ? [] : routeLines(model),
     clusters: model?.clusters ?? [],
+    // Which certificate each TLS host gets (never the keys): the answer to
+    // "why does this host serve that certificate?".
+    tls: {
+      hosts: model?.tlsHosts ?? [],
+      certificates: (model?.certificates ?? []).map((c) => ({ id: c.id, fingerprint: c.fingerprint, names: c.names, notAfter: c.notAfter })),
+      defaultCertificate: model?.defaultCertificate ?? null,
+    },
     ingresses: state.statuses,
     diagnostics: state.diagnostics.map(formatDiagnostic),
   };

@@ -2,6 +2,7 @@
 // parseArgs in strict mode (unknown flags are errors, not ignored).
 
 import { parseArgs } from 'node:util';
+import type { ProxyOptions } from '../dataplane/proxy/options.ts';
 import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions } from '../translate/options.ts';
 import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
 
@@ -22,6 +23,65 @@ export const LISTEN_FLAGS = {
   'log-level': { type: 'string', default: 'info' },
 } as const satisfies Record<string, FlagSpec>;
 
+/** TLS and protocol behaviour, named after ingress-nginx's ConfigMap keys. */
+export const TLS_FLAGS = {
+  'ssl-redirect': { type: 'boolean' },
+  'https-redirect-port': { type: 'string', default: '443' },
+  hsts: { type: 'boolean' },
+  'hsts-max-age': { type: 'string', default: '31536000' },
+  'hsts-include-subdomains': { type: 'boolean' },
+  'hsts-preload': { type: 'boolean' },
+  h2c: { type: 'boolean' },
+} as const satisfies Record<string, FlagSpec>;
+
+export const TLS_HELP = `  --default-ssl-certificate NS/NAME    kubernetes.io/tls Secret served when no Ingress certificate matches
+                                   (default: a self-signed certificate generated at start-up)
+  --[no-]ssl-redirect              redirect plain HTTP to HTTPS (308) for hosts with TLS (default: yes;
+                                   per Ingress: nginx.ingress.kubernetes.io/ssl-redirect)
+  --https-redirect-port PORT       port written in those redirects (default 443, left out of the URL)
+  --[no-]hsts                      Strict-Transport-Security on HTTPS responses for hosts with TLS (default: yes)
+  --hsts-max-age SECONDS           (default 31536000)
+  --[no-]hsts-include-subdomains   (default: yes)
+  --[no-]hsts-preload              (default: no)
+  --h2c                            accept HTTP/2 with prior knowledge on the plain listener (default: no)
+`;
+
+type TlsFlagValues = {
+  'ssl-redirect'?: boolean;
+  'https-redirect-port'?: string;
+  hsts?: boolean;
+  'hsts-max-age'?: string;
+  'hsts-include-subdomains'?: boolean;
+  'hsts-preload'?: boolean;
+  h2c?: boolean;
+};
+
+/** The proxy options the TLS flags set. */
+export function proxyOptionsFrom(values: TlsFlagValues): Partial<ProxyOptions> {
+  const port = Number(values['https-redirect-port'] ?? '443');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--https-redirect-port: expected a port number, got "${values['https-redirect-port']}"`);
+  }
+  const maxAge = values['hsts-max-age'] ?? '31536000';
+  if (!/^\d{1,10}$/.test(maxAge)) throw new UsageError(`--hsts-max-age: expected a number of seconds, got "${maxAge}"`);
+  let hsts: string | null = null;
+  if (values.hsts !== false) {
+    hsts = `max-age=${Number(maxAge)}`;
+    if (values['hsts-include-subdomains'] !== false) hsts += '; includeSubDomains';
+    if (values['hsts-preload'] === true) hsts += '; preload';
+  }
+  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true };
+}
+
+/** "namespace/name" of --default-ssl-certificate, validated. */
+export function defaultCertificateFrom(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(value)) {
+    throw new UsageError(`--default-ssl-certificate: expected NAMESPACE/NAME of a Secret, got "${value}"`);
+  }
+  return value;
+}
+
 export const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const satisfies Record<string, FlagSpec>;
 
 export function parseFlags<T extends Record<string, FlagSpec>>(args: string[], spec: T) {
@@ -33,10 +93,19 @@ export function parseFlags<T extends Record<string, FlagSpec>>(args: string[], s
 }
 
 export function translateOptionsFrom(
-  values: { 'controller-class'?: string; 'ingress-class'?: string; 'watch-ingress-without-class'?: boolean },
+  values: {
+    'controller-class'?: string;
+    'ingress-class'?: string;
+    'watch-ingress-without-class'?: boolean;
+    'ssl-redirect'?: boolean;
+    'default-ssl-certificate'?: string;
+  },
   mode: { standalone: boolean },
 ): TranslateOptions {
+  const defaultCertificate = defaultCertificateFrom(values['default-ssl-certificate']);
   return {
+    sslRedirect: values['ssl-redirect'] !== false,
+    ...(defaultCertificate === undefined ? {} : { defaultCertificate }),
     controllerClass: values['controller-class'] ?? DEFAULT_CONTROLLER_CLASS,
     ingressClass: values['ingress-class'] ?? DEFAULT_INGRESS_CLASS,
     // Standalone mode serves class-less Ingresses unless told not to (--no-watch-ingress-without-class).

@@ -7,8 +7,10 @@ import { buildDebugConfig, buildMetrics } from '../admin/views.ts';
 import { ReconcileLoop, type ModelUpdate, type ReconcileState } from '../controlplane/reconcile-loop.ts';
 import type { Source } from '../controlplane/sources/source.ts';
 import { compile } from '../dataplane/compile/route-table.ts';
+import type { ProxyOptions } from '../dataplane/proxy/options.ts';
 import { ProxyServer } from '../dataplane/proxy/proxy-server.ts';
 import type { Logger } from '../shared/log.ts';
+import { generateDefaultCertificate } from '../shared/pki/default-certificate.ts';
 import type { TranslateOptions } from '../translate/options.ts';
 import type { ListenFlags } from './options.ts';
 
@@ -16,6 +18,7 @@ export interface ServingOptions {
   readonly sources: readonly Source[];
   readonly translateOptions: TranslateOptions;
   readonly listen: ListenFlags;
+  readonly proxyOptions?: Partial<ProxyOptions>;
   readonly logger: Logger;
   /** Extra fields for /debug/config (e.g. Kubernetes connection health). */
   readonly debugExtras?: () => Record<string, unknown>;
@@ -30,7 +33,10 @@ export interface ServingOptions {
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runServing(opts: ServingOptions): Promise<number> {
   const { logger, listen } = opts;
-  const proxy = new ProxyServer({ logger: logger.child({ component: 'proxy' }) });
+  // Served when no configured certificate applies; a fresh key per process,
+  // never written anywhere.
+  const fallbackCertificate = generateDefaultCertificate();
+  const proxy = new ProxyServer({ logger: logger.child({ component: 'proxy' }), options: opts.proxyOptions, fallbackCertificate });
   let serving = false;
   let shuttingDown = false;
   const apply = (update: ModelUpdate): void => {
@@ -55,12 +61,16 @@ export async function runServing(opts: ServingOptions): Promise<number> {
     await loop.start();
     const httpAddress = await proxy.listen(listen.http.host, listen.http.port);
     logger.info('listening', { listener: 'http', address: httpAddress.host, port: httpAddress.port });
+    const httpsAddress = await proxy.listenTls(listen.https.host, listen.https.port);
+    logger.info('listening', { listener: 'https', address: httpsAddress.host, port: httpsAddress.port, alpn: ['h2', 'http/1.1'] });
+    if (opts.translateOptions.defaultCertificate === undefined) {
+      logger.info('no --default-ssl-certificate: unmatched TLS names get a self-signed certificate generated at start-up', { subject: 'CN=Martello Default Certificate' });
+    }
   } catch (err) {
     // Nothing may keep the process alive after a failed start: close what did start.
     await Promise.allSettled([loop.stop(), proxy.close(), admin.close()]);
     throw err;
   }
-  logger.info('https listener not started: TLS termination is not part of this version', { requested: `${listen.https.host}:${listen.https.port}` });
   serving = true;
   logger.info('ready', { generation: loop.state.generation });
   await opts.onReady?.(loop);

@@ -100,6 +100,7 @@ export class ReconcileLoop {
   readonly #store = new ObjectStore();
   readonly #unsynced = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
   #firstPendingAt = 0;
   #stopped = false;
   #lastRebuild: { endedAt: number; durationMs: number } | undefined;
@@ -136,6 +137,7 @@ export class ReconcileLoop {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#expiryTimer);
     await Promise.all(this.#opts.sources.map((s) => s.stop()));
   }
 
@@ -164,6 +166,22 @@ export class ReconcileLoop {
   }
 
   /** Debounce: holdoff after the latest change, bounded by maxDelay after the first. */
+  /**
+   * Certificate validity changes with time alone: rebuild when the first
+   * certificate in use expires, so an expired one is reported and no longer
+   * treated as good. Checked at least daily, so long timers stay in range.
+   */
+  #scheduleExpiryCheck(model: RoutingModel, now: number): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    let first = Infinity;
+    for (const c of model.certificates) first = Math.min(first, Date.parse(c.notAfter));
+    if (first === Infinity) return;
+    const delay = Math.min(Math.max(first - now + 1000, 1000), 86_400_000);
+    this.#expiryTimer = setTimeout(() => this.#schedule(), delay);
+    this.#expiryTimer.unref();
+  }
+
   #schedule(): void {
     if (this.#stopped || this.#unsynced.size > 0) return;
     const o = this.#opts;
@@ -211,7 +229,9 @@ export class ReconcileLoop {
   /** Translates and applies; returns what remains to be done once the new model serves. */
   #rebuild(): () => void {
     const started = performance.now();
-    const result = translate(buildSnapshot(this.#store.objects()), this.#opts.translateOptions);
+    const now = Date.now();
+    const result = translate(buildSnapshot(this.#store.objects()), this.#opts.translateOptions, { now, previous: this.#state.model });
+    this.#scheduleExpiryCheck(result.model, now);
     this.#references = result.references;
     const diagnostics = [...this.#store.problems(), ...result.diagnostics.map((d) => this.#withOrigin(d))];
     let { generation, appliedAt, model } = this.#state;

@@ -18,6 +18,46 @@ export interface RoutingModel {
   readonly defaultBackend: Target | null;
   /** Every cluster referenced by a target, sorted by id. */
   readonly clusters: readonly Cluster[];
+  /** Server names that have TLS configured, sorted by host; SNI selects among them. */
+  readonly tlsHosts: readonly TlsHost[];
+  /** Every certificate a TLS host (or the default) uses, sorted by id. */
+  readonly certificates: readonly TlsCertificate[];
+  /** Certificate id served when no TLS host matches the SNI (--default-ssl-certificate); null: one Martello generates. */
+  readonly defaultCertificate?: string;
+}
+
+/**
+ * A server name with TLS: the certificate served when a client's SNI matches
+ * it (exact name first, then the one-label wildcard), and the name for which
+ * HTTPS responses carry HSTS and plain-HTTP requests may be redirected.
+ */
+export interface TlsHost {
+  /** Lowercase: "app.example.com" or "*.example.com". */
+  readonly host: string;
+  /** Certificate id (see TlsCertificate.id), or null: the default certificate (Secret missing or unusable). */
+  readonly certificate: string | null;
+  /** "namespace/name" of the Ingress whose tls section listed this host. */
+  readonly ingress: string;
+}
+
+/**
+ * A validated certificate and key from a kubernetes.io/tls Secret. The key is
+ * secret material: views and logs print `fingerprint` and `names`, never
+ * `keyPem` (see redactModel in summary.ts).
+ */
+export interface TlsCertificate {
+  /** "namespace/name" of the Secret. */
+  readonly id: string;
+  /** PEM chain, leaf first, as given in tls.crt. */
+  readonly certPem: string;
+  /** PEM private key, as given in tls.key. */
+  readonly keyPem: string;
+  /** SHA-256 fingerprint of the leaf ("AB:CD:..."), what `openssl x509 -fingerprint -sha256` prints. */
+  readonly fingerprint: string;
+  /** DNS names the leaf is valid for (subjectAltName, else the common name). */
+  readonly names: readonly string[];
+  /** End of validity, ISO 8601. */
+  readonly notAfter: string;
 }
 
 export interface VirtualHost {
@@ -49,6 +89,12 @@ export interface Target {
   readonly cluster: string;
   /** "namespace/name" of the Ingress that defined this target (for logs, metrics and explain). */
   readonly ingress: string;
+  /**
+   * Plain-HTTP requests for this target are redirected to HTTPS with 308
+   * (except ACME HTTP-01 challenges). Present only when true: the host has
+   * TLS and redirects are on, or the Ingress forces them.
+   */
+  readonly httpsRedirect?: true;
 }
 
 export interface Cluster {
@@ -58,13 +104,29 @@ export interface Cluster {
   readonly service: string;
   readonly port: string;
   readonly protocol: UpstreamProtocol;
+  /** TLS settings towards the endpoints; present only for the "https" and "h2" protocols. */
+  readonly upstreamTls?: UpstreamTls;
   /** The endpoints to balance over, sorted by address then port. Empty: requests get 503. */
   readonly endpoints: readonly EndpointAddress[];
   /** Why there are no endpoints (e.g. "service-not-found"); undefined when endpoints exist. */
   readonly problem?: string;
 }
 
-export type UpstreamProtocol = 'http1';
+/**
+ * How Martello talks to the endpoints: HTTP/1.1 in clear ("http1", the
+ * default), HTTP/1.1 over TLS ("https"), HTTP/2 with prior knowledge in clear
+ * ("h2c", gRPC's usual choice) or HTTP/2 over TLS with ALPN ("h2").
+ */
+export type UpstreamProtocol = 'http1' | 'https' | 'h2c' | 'h2';
+
+export interface UpstreamTls {
+  /** Verify the endpoint's certificate chain and name. Off by default, like ingress-nginx's proxy-ssl-verify. */
+  readonly verify: boolean;
+  /** PEM CA bundle to verify against; null: the runtime's default roots. */
+  readonly caPem: string | null;
+  /** SNI to send and name to verify; null: send no SNI (endpoints are IP addresses). */
+  readonly serverName: string | null;
+}
 
 export interface EndpointAddress {
   /** IPv4 or IPv6 literal (no brackets). */
@@ -76,4 +138,6 @@ export const EMPTY_MODEL: RoutingModel = Object.freeze({
   virtualHosts: Object.freeze([]),
   defaultBackend: null,
   clusters: Object.freeze([]),
+  tlsHosts: Object.freeze([]),
+  certificates: Object.freeze([]),
 });

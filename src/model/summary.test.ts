@@ -7,6 +7,8 @@ const model = (path: string, cluster: string, endpoints: Array<[string, number]>
   virtualHosts: [{ host: 'a.test', routes: [{ match: { type: 'prefix', path }, target: { cluster, ingress: 'ns/web' } }], fallback: null }],
   defaultBackend: { cluster, ingress: 'ns/web' },
   clusters: [{ id: cluster, namespace: 'ns', service: 's', port: '80', protocol: 'http1', endpoints: endpoints.map(([address, port]) => ({ address, port })) }],
+  tlsHosts: [],
+  certificates: [],
 });
 
 test('routeLines lists routes, then the default, with formatted endpoints', () => {

@@ -80,3 +80,13 @@ function sameEndpoints(a: readonly EndpointAddress[], b: readonly EndpointAddres
   }
   return true;
 }
+
+/**
+ * The model with every private key replaced by a marker: what goes into
+ * golden files, debug views and logs. Certificates stay recognisable by id,
+ * fingerprint and names.
+ */
+export function redactModel(model: RoutingModel): RoutingModel {
+  if (model.certificates.length === 0) return model;
+  return { ...model, certificates: model.certificates.map((c) => ({ ...c, keyPem: '<redacted>' })) };
+}

@@ -7,6 +7,8 @@ const model = (endpoints: string[], host = 'a.example'): RoutingModel => ({
   virtualHosts: [{ host, routes: [{ match: { type: 'prefix', path: '/' }, target: { cluster: 'ns/s:80', ingress: 'ns/i' } }], fallback: null }],
   defaultBackend: null,
   clusters: [{ id: 'ns/s:80', namespace: 'ns', service: 's', port: '80', protocol: 'http1', endpoints: endpoints.map((address) => ({ address, port: 8080 })) }],
+  tlsHosts: [],
+  certificates: [],
 });
 
 test('equal models built separately are the same', () => {

@@ -10,6 +10,10 @@ export interface TranslateOptions {
   readonly watchIngressWithoutClass: boolean;
   /** Accept endpoints in loopback and link-local ranges (standalone mode and single-machine tests). */
   readonly allowLoopbackEndpoints: boolean;
+  /** Default of the ssl-redirect annotation: plain HTTP to hosts with TLS gets a 308 to https. */
+  readonly sslRedirect: boolean;
+  /** "namespace/name" of the kubernetes.io/tls Secret served when no TLS host matches (--default-ssl-certificate). */
+  readonly defaultCertificate?: string;
 }
 
 export const DEFAULT_CONTROLLER_CLASS = 'martello.dev/ingress-controller';
@@ -20,4 +24,5 @@ export const DEFAULT_TRANSLATE_OPTIONS: TranslateOptions = {
   ingressClass: DEFAULT_INGRESS_CLASS,
   watchIngressWithoutClass: true,
   allowLoopbackEndpoints: true,
+  sslRedirect: true,
 };

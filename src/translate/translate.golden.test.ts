@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { parseManifestFile } from '../controlplane/sources/files/manifest-file.ts';
+import { redactModel } from '../model/summary.ts';
 import { formatDiagnostic } from '../shared/diagnostic.ts';
 import { DEFAULT_TRANSLATE_OPTIONS, type TranslateOptions } from './options.ts';
 import { buildSnapshot } from './snapshot.ts';
@@ -53,14 +54,17 @@ test('translate golden: there are cases', () => {
 function run(file: string, text: string): unknown {
   const opts = testOptions(text);
   const parsed = parseManifestFile(file, text);
-  const result = translate(buildSnapshot(parsed.objects.map((o) => o.object)), opts);
+  const result = translate(buildSnapshot(parsed.objects.map((o) => o.object)), opts, { now: GOLDEN_NOW });
   // Round-trip through JSON so the comparison sees plain data, as the YAML file does.
   return JSON.parse(JSON.stringify({
-    model: result.model,
+    model: redactModel(result.model),
     statuses: result.statuses,
     diagnostics: [...parsed.problems, ...result.diagnostics].map(formatDiagnostic),
   }));
 }
+
+/** The clock for certificate validity in every case: test certificates are valid 2026-01-01 to 2126. */
+const GOLDEN_NOW = Date.parse('2026-06-01T00:00:00Z');
 
 /** An optional first document `kind: TestOptions` overrides translate options for the case. */
 function testOptions(text: string): TranslateOptions {

@@ -6,6 +6,8 @@ export interface ServiceSpec {
   readonly namespace?: string;
   /** Ports of the backends (all on 127.0.0.1) that make up the Service's endpoints. */
   readonly endpointPorts: readonly number[];
+  /** The Service port's appProtocol (e.g. "kubernetes.io/h2c"). */
+  readonly appProtocol?: string;
 }
 
 /** A Service with one unnamed port 80 and one EndpointSlice per endpoint port. */
@@ -29,7 +31,7 @@ ports:
 kind: Service
 metadata: { name: ${spec.name}, namespace: ${ns} }
 spec:
-  ports: [{ port: 80 }]
+  ports: [{ port: 80${spec.appProtocol === undefined ? '' : `, appProtocol: ${spec.appProtocol}`} }]
 ${slices.join('')}`;
 }
 

@@ -21,6 +21,8 @@ export interface DebugConfig {
 
 export interface MartelloProcess {
   readonly httpPort: number;
+  /** The TLS listener (HTTPS and HTTP/2). */
+  readonly httpsPort: number;
   readonly adminPort: number;
   readonly child: ChildProcess;
   /** Every log line so far (parsed JSON). */
@@ -63,7 +65,7 @@ async function startMartelloCommand(args: readonly string[], env: Record<string,
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`martello did not report its listeners within 20 s; log:\n${JSON.stringify(logs)}`)), 20_000);
     const check = (): void => {
-      if (ports.has('http') && ports.has('admin')) {
+      if (ports.has('http') && ports.has('https') && ports.has('admin')) {
         clearTimeout(timer);
         resolve();
       }
@@ -78,6 +80,7 @@ async function startMartelloCommand(args: readonly string[], env: Record<string,
   const debugConfig = async (): Promise<DebugConfig> => (await fetch(`http://127.0.0.1:${adminPort}/debug/config`)).json() as Promise<DebugConfig>;
   return {
     httpPort: ports.get('http')!,
+    httpsPort: ports.get('https')!,
     adminPort,
     child,
     logs,

@@ -28,7 +28,7 @@ export async function runCheck(args: string[], out: NodeJS.WritableStream): Prom
   }
   const root = requireManifests(flags);
   const loaded = await loadDirectoryOnce(root);
-  const result = translate(buildSnapshot(loaded.objects), translateOptionsFrom(flags, { standalone: true }));
+  const result = translate(buildSnapshot(loaded.objects), translateOptionsFrom(flags, { standalone: true }), { now: Date.now() });
   const all: Diagnostic[] = [
     ...loaded.problems,
     ...result.diagnostics.map((d) => {

@@ -14,7 +14,7 @@ import type { ReconcileLoop, ReconcileState } from '../../controlplane/reconcile
 import type { Ingress } from '../../k8s/objects.ts';
 import { createLogger } from '../../shared/log.ts';
 import { UsageError } from '../listen-address.ts';
-import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, listenFlagsFrom, logLevelFrom, parseFlags, translateOptionsFrom } from '../options.ts';
+import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, listenFlagsFrom, logLevelFrom, parseFlags, translateOptionsFrom } from '../options.ts';
 import { AddressPublisher } from '../../controlplane/kube/address-publisher.ts';
 import { runServing } from '../serving.ts';
 
@@ -34,14 +34,13 @@ Options:
   --allow-loopback-endpoints       accept endpoints in loopback/link-local ranges (single-machine tests)
   --election-id NAME               Lease name for leader election (default martello-leader)
   --listen-http ADDR:PORT          plain HTTP listener (default 0.0.0.0:8080)
-  --listen-https ADDR:PORT         HTTPS listener (default 0.0.0.0:8443; TLS termination is not in this version yet)
+  --listen-https ADDR:PORT         HTTPS and HTTP/2 listener, certificates by SNI (default 0.0.0.0:8443)
   --listen-admin ADDR:PORT         admin listener (default 127.0.0.1:10254; use 0.0.0.0:10254 in a pod for probes)
   --workers N                      worker processes (only 1 in this version)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: no in this mode)
-  --default-ssl-certificate NS/NAME    default certificate (used once TLS termination lands)
-  --log-level debug|info|warn|error    (default info)
+${TLS_HELP}  --log-level debug|info|warn|error    (default info)
 
 The controller's own namespace (for its Lease) comes from POD_NAMESPACE, else
 the in-cluster namespace file, else the kubeconfig context.
@@ -57,7 +56,7 @@ const CONTROLLER_FLAGS = {
 } as const;
 
 export async function runController(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...TLS_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(CONTROLLER_HELP);
     return 0;
@@ -121,6 +120,7 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
         allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true,
       },
       listen,
+      proxyOptions: proxyOptionsFrom(flags),
       logger,
       debugExtras: () => ({
         kubernetes: source.health(),

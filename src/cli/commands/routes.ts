@@ -27,7 +27,7 @@ export async function runRoutes(args: string[], out: NodeJS.WritableStream): Pro
   }
   const root = requireManifests(flags);
   const loaded = await loadDirectoryOnce(root);
-  const result = translate(buildSnapshot(loaded.objects), translateOptionsFrom(flags, { standalone: true }));
+  const result = translate(buildSnapshot(loaded.objects), translateOptionsFrom(flags, { standalone: true }), { now: Date.now() });
   const lines = routeLines(result.model);
   if (flags.output === 'json') {
     out.write(JSON.stringify(lines, null, 2) + '\n');

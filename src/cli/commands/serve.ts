@@ -4,7 +4,7 @@
 import { DirectorySource } from '../../controlplane/sources/files/directory-source.ts';
 import { createLogger } from '../../shared/log.ts';
 import { runServing } from '../serving.ts';
-import { HELP_FLAG, LISTEN_FLAGS, CLASS_FLAGS, listenFlagsFrom, logLevelFrom, parseFlags, requireManifests, translateOptionsFrom } from '../options.ts';
+import { HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, CLASS_FLAGS, listenFlagsFrom, logLevelFrom, parseFlags, requireManifests, translateOptionsFrom } from '../options.ts';
 
 export const SERVE_HELP = `Usage: martello serve --manifests DIR [options]
 
@@ -17,19 +17,18 @@ addresses are allowed in this mode.
 Options:
   --manifests DIR                  directory of manifests (required)
   --listen-http ADDR:PORT          plain HTTP listener (default 0.0.0.0:8080)
-  --listen-https ADDR:PORT         HTTPS listener (default 0.0.0.0:8443; TLS termination is not in this version yet)
+  --listen-https ADDR:PORT         HTTPS and HTTP/2 listener, certificates by SNI (default 0.0.0.0:8443)
   --listen-admin ADDR:PORT         admin listener: /healthz /readyz /metrics /debug/config (default 127.0.0.1:10254)
   --workers N                      worker processes (only 1 in this version)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: yes in this mode)
-  --default-ssl-certificate NS/NAME    default certificate (used once TLS termination lands)
-  --log-level debug|info|warn|error    (default info)
+${TLS_HELP}  --log-level debug|info|warn|error    (default info)
   -h, --help
 `;
 
 export async function runServe(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...TLS_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(SERVE_HELP);
     return 0;
@@ -41,6 +40,7 @@ export async function runServe(args: string[], out: NodeJS.WritableStream): Prom
     sources: [new DirectorySource({ root, logger: logger.child({ component: 'manifests' }) })],
     translateOptions: translateOptionsFrom(flags, { standalone: true }),
     listen,
+    proxyOptions: proxyOptionsFrom(flags),
     logger,
   });
 }

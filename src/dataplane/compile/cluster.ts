@@ -2,16 +2,27 @@
 // endpoints that already carry everything the forwarder needs (pool key,
 // origin URL), so nothing about an endpoint is formatted per request.
 
-import type { Cluster, EndpointAddress } from '../../model/model.ts';
+import { createHash } from 'node:crypto';
+import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
 import type { LoadBalancer } from './lb/load-balancer.ts';
 import { RoundRobin } from './lb/round-robin.ts';
 
 export interface UpstreamEndpoint extends EndpointAddress {
-  /** "address:port" (IPv6 unbracketed, as in the model): the upstream pool key. */
+  /**
+   * The upstream pool key. "address:port" (IPv6 unbracketed, as in the
+   * model) for plain HTTP/1.1; other protocols prefix it with the protocol
+   * and a digest of the TLS settings ("h2c|10.0.0.1:50051",
+   * "https.3f2a…|10.0.0.1:443"), so one address reached two ways gets two pools.
+   */
   readonly key: string;
-  /** "http://address:port" with IPv6 in brackets: what an HTTP client dials. */
+  /** "http://address:port" (or https://) with IPv6 in brackets: what an HTTP client dials. */
   readonly origin: string;
+  readonly protocol: UpstreamProtocol;
+  /** TLS settings for "https" and "h2"; null for clear-text protocols. */
+  readonly tls: UpstreamTls | null;
 }
+
+const NO_VERIFY: UpstreamTls = Object.freeze({ verify: false, caPem: null, serverName: null });
 
 export interface CompiledCluster {
   readonly id: string;
@@ -22,13 +33,30 @@ export interface CompiledCluster {
   readonly problem: string | undefined;
 }
 
-export function endpointKey(e: EndpointAddress): string {
-  return `${e.address}:${e.port}`;
+export function endpointKey(e: EndpointAddress, protocol: UpstreamProtocol = 'http1', tls: UpstreamTls | null = null): string {
+  const plain = `${e.address}:${e.port}`;
+  if (protocol === 'http1') return plain;
+  if (tls === null) return `${protocol}|${plain}`;
+  const digest = createHash('sha256').update(JSON.stringify([tls.verify, tls.caPem, tls.serverName])).digest('hex').slice(0, 12);
+  return `${protocol}.${digest}|${plain}`;
 }
 
-export function toUpstreamEndpoint(e: EndpointAddress): UpstreamEndpoint {
+function usesTls(protocol: UpstreamProtocol): boolean {
+  return protocol === 'https' || protocol === 'h2';
+}
+
+export function toUpstreamEndpoint(e: EndpointAddress, protocol: UpstreamProtocol = 'http1', upstreamTls?: UpstreamTls): UpstreamEndpoint {
   const host = e.address.includes(':') ? `[${e.address}]` : e.address;
-  return Object.freeze({ address: e.address, port: e.port, key: endpointKey(e), origin: `http://${host}:${e.port}` });
+  const tls = usesTls(protocol) ? (upstreamTls ?? NO_VERIFY) : null;
+  const scheme = tls === null ? 'http' : 'https';
+  return Object.freeze({
+    address: e.address,
+    port: e.port,
+    key: endpointKey(e, protocol, tls),
+    origin: `${scheme}://${host}:${e.port}`,
+    protocol,
+    tls,
+  });
 }
 
 export function compileCluster(cluster: Cluster, seed: number): CompiledCluster {
@@ -36,7 +64,7 @@ export function compileCluster(cluster: Cluster, seed: number): CompiledCluster 
   // listed: the model says endpoints and problem are exclusive, and 503 is
   // the safe reading of a contradiction.
   const usable = cluster.problem === undefined ? cluster.endpoints : [];
-  const endpoints = Object.freeze(usable.map(toUpstreamEndpoint));
+  const endpoints = Object.freeze(usable.map((e) => toUpstreamEndpoint(e, cluster.protocol, cluster.upstreamTls)));
   return Object.freeze({
     id: cluster.id,
     source: cluster,

@@ -96,5 +96,5 @@ function expandModel(raw: unknown): RoutingModel {
     endpoints: c.endpoints ?? [{ address: `10.0.0.${i + 1}`, port: 8080 }],
     ...(c.problem === undefined ? {} : { problem: c.problem }),
   }));
-  return { virtualHosts, defaultBackend, clusters };
+  return { virtualHosts, defaultBackend, clusters, tlsHosts: [], certificates: [] };
 }

@@ -12,6 +12,8 @@ const model: RoutingModel = {
   clusters: [
     { id: 'ns/a:80', namespace: 'ns', service: 'a', port: '80', protocol: 'http1', endpoints: [{ address: '10.0.0.1', port: 8080 }, { address: 'fd00::1', port: 8080 }] },
   ],
+  tlsHosts: [],
+  certificates: [],
 };
 
 test('compile: generation, endpoint keys, origins and a stand-in for a missing cluster', () => {

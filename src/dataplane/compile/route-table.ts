@@ -8,6 +8,7 @@ import type { RoutingModel, Target } from '../../model/model.ts';
 import { compileCluster, type CompiledCluster, missingCluster } from './cluster.ts';
 import { normaliseHost, parentDomain, wildcardSuffix } from './host.ts';
 import type { CompiledVirtualHostInfo, DefaultMatched, NotFound, RouteMatch } from './route-match.ts';
+import { TlsTable } from './tls-table.ts';
 import { CompiledVirtualHost } from './virtual-host.ts';
 
 export interface CompileOptions {
@@ -23,6 +24,8 @@ export class RouteTable {
   /** "address:port" of every endpoint any cluster may pick: the upstream pools worth keeping. */
   readonly endpointKeys: ReadonlySet<string>;
   readonly virtualHosts: readonly CompiledVirtualHost[];
+  /** SNI → certificate, and which hosts have TLS. */
+  readonly tls: TlsTable;
   readonly #exactHosts: ReadonlyMap<string, CompiledVirtualHost>;
   readonly #wildcardHosts: ReadonlyMap<string, CompiledVirtualHost>;
   readonly #anyHost: CompiledVirtualHost | undefined;
@@ -90,6 +93,7 @@ export class RouteTable {
     this.virtualHosts = Object.freeze(vhosts);
     this.clusters = clusters;
     this.endpointKeys = keys;
+    this.tls = new TlsTable(model);
   }
 
   /** The virtual host a Host header selects: exact, then one-label wildcard, then "*". */

@@ -11,25 +11,31 @@
 // upstream request is aborted, which makes undici destroy that connection
 // rather than pool it. So a connection never goes back to the pool paused.
 
-import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { ForwarderHost } from './forwarder.ts';
+import type { DownstreamResponse, ForwarderHost } from './forwarder.ts';
+import { isHttp2Response } from './local-response.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
 
 const kHandler = Symbol('martello.forwardHandler');
 
-type TaggedResponse = ServerResponse & { [kHandler]?: ForwardHandler };
+type TaggedResponse = DownstreamResponse & { [kHandler]?: ForwardHandler };
+
+/** The writeHead overloads both response kinds share, with raw [name, value, ...] headers. */
+interface HeadWriter {
+  writeHead(status: number, headers: string[]): unknown;
+  writeHead(status: number, statusMessage: string, headers: string[]): unknown;
+}
 
 /** The reason given to undici when the client disappears; allocated once. */
 const CLIENT_GONE = Object.freeze(new Error('client closed the connection'));
 
-function onResponseDrain(this: ServerResponse): void {
+function onResponseDrain(this: DownstreamResponse): void {
   (this as TaggedResponse)[kHandler]?.resumeUpstream();
 }
 
-function onResponseClose(this: ServerResponse): void {
+function onResponseClose(this: DownstreamResponse): void {
   (this as TaggedResponse)[kHandler]?.clientClosed();
 }
 
@@ -45,14 +51,20 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: TaggedResponse;
   readonly #requestId: string;
   readonly #host: ForwarderHost;
+  readonly #hsts: string | null;
+  readonly #grpc: boolean;
+  readonly #http2: boolean;
   #controller: Controller | null = null;
   #done = false;
   #clientGone = false;
 
-  constructor(res: ServerResponse, requestId: string, host: ForwarderHost) {
+  constructor(res: DownstreamResponse, requestId: string, host: ForwarderHost, hsts: string | null, grpc: boolean) {
     this.#res = res as TaggedResponse;
     this.#requestId = requestId;
     this.#host = host;
+    this.#hsts = hsts;
+    this.#grpc = grpc;
+    this.#http2 = isHttp2Response(res);
     this.#res[kHandler] = this;
     res.on('drain', onResponseDrain);
     res.on('close', onResponseClose);
@@ -84,13 +96,15 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
-    const headers = buildResponseHeaders(raw, this.#requestId, this.#host.closing);
+    const headers = buildResponseHeaders(raw, this.#requestId, this.#host.closing && !this.#http2, this.#hsts);
     this.#host.countStatus(statusCode);
     // writeHead validates the status message and header values again; an
     // upstream that slipped something invalid through must not crash us.
+    // HTTP/2 has no reason phrase.
+    const writer = res as HeadWriter;
     try {
-      if (statusMessage !== undefined && statusMessage !== '') res.writeHead(statusCode, statusMessage, headers);
-      else res.writeHead(statusCode, headers);
+      if (!this.#http2 && statusMessage !== undefined && statusMessage !== '') writer.writeHead(statusCode, statusMessage, headers);
+      else writer.writeHead(statusCode, headers);
     } catch (err) {
       controller.abort(err instanceof Error ? err : new Error('invalid upstream response head'));
     }
@@ -98,7 +112,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#done) return;
-    if (!this.#res.write(chunk)) controller.pause();
+    if (!(this.#res as { write(chunk: Buffer): boolean }).write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
@@ -117,7 +131,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     this.#host.countUpstreamError();
     if (!res.headersSent) {
-      this.#host.respondError(res, statusForUpstreamError(err), this.#requestId);
+      this.#host.respondError(res, statusForUpstreamError(err), this.#requestId, this.#grpc);
     } else {
       // Part of the response is out: never fabricate a complete one. Cutting
       // the connection tells the client the response is truncated.

@@ -38,7 +38,7 @@ test('scanRequestHeaders: duplicate Host is flagged; first X-Request-ID is the c
 
 test('addForwardingHeaders appends after the client headers', () => {
   const h = ['Host', 'a.test'];
-  addForwardingHeaders(h, { clientAddress: '::1', host: 'a.test', listenerPort: '8080', requestId: 'r' });
+  addForwardingHeaders(h, { proto: 'http', clientAddress: '::1', host: 'a.test', listenerPort: '8080', requestId: 'r' });
   assert.deepEqual(h, ['Host', 'a.test', 'x-forwarded-for', '::1', 'x-real-ip', '::1', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'a.test', 'x-forwarded-port', '8080', 'x-request-id', 'r']);
 });
 

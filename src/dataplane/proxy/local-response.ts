@@ -2,13 +2,15 @@
 // text/plain bodies with Content-Length, `Server: martello` and the request
 // ID. Nothing the client sent is echoed unbounded or with control bytes.
 
-import type { ServerResponse } from 'node:http';
 import type { ProxyCounters } from './counters.ts';
+import type { DownstreamResponse } from './forwarder.ts';
 
 const MAX_ECHO = 120;
 
 const STATIC_BODIES: ReadonlyMap<number, Buffer> = new Map([
   [400, Buffer.from('400 Bad Request\n')],
+  [308, Buffer.from('308 Permanent Redirect\n')],
+  [421, Buffer.from('421 Misdirected Request: this connection is not for that host\n')],
   [502, Buffer.from('502 Bad Gateway\n')],
   [503, Buffer.from('503 Service Unavailable: no endpoints available\n')],
   [504, Buffer.from('504 Gateway Timeout\n')],
@@ -30,20 +32,39 @@ export function notFoundBody(host: string, path: string): Buffer {
   return Buffer.from(`404 Not Found: no route for host ${sanitizeForEcho(host)} path ${sanitizeForEcho(path)}\n`);
 }
 
-export function sendLocal(res: ServerResponse, status: number, requestId: string, closeConnection: boolean, counters: ProxyCounters, body?: Buffer): void {
+/** HTTP/2 responses (node:http2 compatibility API) have a `stream`; connection headers are forbidden there. */
+export function isHttp2Response(res: DownstreamResponse): boolean {
+  return (res as { stream?: unknown }).stream !== undefined;
+}
+
+/**
+ * `closeConnection` adds `Connection: close` on HTTP/1.1 (ignored on HTTP/2,
+ * where a drain is a GOAWAY); `extraHeaders` are flat [name, value, ...]
+ * pairs such as Location or Strict-Transport-Security.
+ */
+export function sendLocal(
+  res: DownstreamResponse,
+  status: number,
+  requestId: string,
+  closeConnection: boolean,
+  counters: ProxyCounters,
+  body?: Buffer,
+  extraHeaders?: readonly string[],
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const payload = body ?? STATIC_BODIES.get(status) ?? Buffer.from(`${status}\n`);
   const headers = [
-    'Content-Type', 'text/plain; charset=utf-8',
-    'Content-Length', String(payload.length),
-    'Server', 'martello',
-    'X-Request-ID', requestId,
+    'content-type', 'text/plain; charset=utf-8',
+    'content-length', String(payload.length),
+    'server', 'martello',
+    'x-request-id', requestId,
   ];
-  if (closeConnection) headers.push('Connection', 'close');
+  if (extraHeaders !== undefined) headers.push(...extraHeaders);
+  if (closeConnection && !isHttp2Response(res)) headers.push('connection', 'close');
   counters.countStatus(status);
-  res.writeHead(status, headers);
+  (res as { writeHead(status: number, headers: string[]): unknown }).writeHead(status, headers);
   res.end(payload);
 }

@@ -32,7 +32,20 @@ export interface ProxyOptions {
    * deadline, so a slow backend is reported as 504, not cut here.
    */
   readonly clientIdleTimeoutMs: number;
+  /** Strict-Transport-Security value for HTTPS responses to TLS hosts; null: no HSTS. */
+  readonly hsts: string | null;
+  /** Port written into HTTP→HTTPS redirects; 443 is left out of the URL. */
+  readonly httpsRedirectPort: number;
+  /** Deadline for a TLS handshake to complete (Node's default is 120 s). */
+  readonly tlsHandshakeTimeoutMs: number;
+  /** HTTP/2: concurrent streams a client may open per connection (security.md §2: 100, like Envoy and HAProxy). */
+  readonly h2MaxConcurrentStreams: number;
+  /** Accept HTTP/2 with prior knowledge (h2c) on the plain listener. */
+  readonly h2c: boolean;
 }
+
+/** ingress-nginx's default: hsts on, max-age one year, includeSubDomains, no preload. */
+export const DEFAULT_HSTS = 'max-age=31536000; includeSubDomains';
 
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   connectTimeoutMs: 5_000,
@@ -47,4 +60,9 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   maxRequestsPerSocket: 1000,
   drainTimeoutMs: 30_000,
   clientIdleTimeoutMs: 120_000,
+  hsts: DEFAULT_HSTS,
+  httpsRedirectPort: 443,
+  tlsHandshakeTimeoutMs: 10_000,
+  h2MaxConcurrentStreams: 100,
+  h2c: false,
 });

@@ -1,22 +1,32 @@
-// The HTTP/1.1 data plane: a node:http server downstream (its llhttp parser
-// and limits for free), route matching against the table captured when the
-// request starts, and a Forwarder (undici today) upstream.
+// The data plane's front door: a plain listener (HTTP/1.1 on node:http) and
+// a TLS listener (certificate chosen by SNI from the current table, ALPN
+// "h2" handed to a node:http2 session, "http/1.1" to a node:http server).
+// Every request, whatever its protocol, goes through one handler: route
+// against the table captured when the request starts, apply the TLS rules
+// (421 on SNI/Host mismatch, 308 to HTTPS, HSTS), pick an endpoint, and hand
+// the request to the forwarder for the endpoint's protocol.
 //
 // Per request: one header scan that builds the upstream header list, one
 // table lookup, one endpoint pick, one handler object. No logging, no
 // closures per request or per connection.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
 import type { Logger } from '../../shared/log.ts';
 import { compile, type RouteTable } from '../compile/route-table.ts';
+import { MIN_TLS_VERSION, type PemPair, SecureContexts } from '../runtime/secure-contexts.ts';
 import { TableHolder } from '../runtime/table-holder.ts';
 import { onClientError } from './client-error.ts';
 import { ProxyCounters, type ResponsesByClass } from './counters.ts';
-import type { ForwarderHost } from './forwarder.ts';
+import type { DownstreamRequest, DownstreamResponse, Forwarder, ForwarderHost } from './forwarder.ts';
+import { sendGrpcError } from './grpc-status.ts';
+import { H2Forwarder, isHttp2Endpoint } from './h2-forwarder.ts';
 import { notFoundBody, sendLocal } from './local-response.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
+import { isAcmeChallenge, redirectLocation } from './redirect.ts';
 import { addForwardingHeaders, scanRequestHeaders } from './request-headers.ts';
 import { isAcceptableRequestId, newRequestId } from './request-id.ts';
 import { StalledReaderSweep } from './stalled-reader-sweep.ts';
@@ -29,6 +39,12 @@ export interface ProxyServerInit {
   /** Share a holder with other components; its swaps are honoured (pools retired). Wins over `table`. */
   readonly holder?: TableHolder;
   readonly options?: Partial<ProxyOptions>;
+  /**
+   * The certificate served when no configured one applies (no SNI, unknown
+   * name, unusable Secret) and no --default-ssl-certificate is in the table.
+   * Required for listenTls().
+   */
+  readonly fallbackCertificate?: PemPair;
 }
 
 export interface ProxyStats {
@@ -49,15 +65,29 @@ const SLASH = 0x2f;
 /** Errors on a request or response stream are reported through other paths (close, handler); this keeps them from crashing the process. */
 function ignoreStreamError(): void {}
 
+/** Module-level 'error' listener for sockets and sessions we hand to a server (no closure per connection). */
+function ignoreSocketError(): void {}
+
 export class ProxyServer implements ForwarderHost {
   readonly counters = new ProxyCounters();
   readonly holder: TableHolder;
   readonly options: ProxyOptions;
   readonly #logger: Logger;
+  /** Plain listener: HTTP/1.1. */
   readonly #server: Server;
-  readonly #forwarder: UndiciForwarder;
+  /** HTTP/1.1 over TLS: the sockets come from #tlsServer, never from a listen(). */
+  readonly #tlsHttp1: Server;
+  /** HTTP/2 sessions over TLS (ALPN h2), fed by #tlsServer. */
+  readonly #http2: Http2Server;
+  #tlsServer: TlsServer | undefined;
+  #contexts: SecureContexts | undefined;
+  /** Which certificate the TLS listener's own context (no SNI) holds: its id and fingerprint, '' for the fallback. */
+  #defaultContextKey = '';
+  readonly #fallbackCertificate: PemPair | undefined;
+  readonly #http1Forwarder: UndiciForwarder;
+  readonly #http2Forwarder: H2Forwarder;
   readonly #stalled: StalledReaderSweep;
-  #listenerPort = '';
+  readonly #sessions = new Set<ServerHttp2Session>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -65,11 +95,39 @@ export class ProxyServer implements ForwarderHost {
     this.#logger = init.logger;
     this.options = { ...DEFAULT_PROXY_OPTIONS, ...init.options };
     this.holder = init.holder ?? new TableHolder(init.table ?? compile(EMPTY_MODEL, 0));
-    this.#forwarder = new UndiciForwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
-    this.holder.onSwap((next) => this.#forwarder.retain(next.endpointKeys));
+    this.#fallbackCertificate = init.fallbackCertificate;
+    this.#http1Forwarder = new UndiciForwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
+    this.#http2Forwarder = new H2Forwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
+    this.holder.onSwap((next) => {
+      this.#http1Forwarder.retain(next.endpointKeys);
+      this.#http2Forwarder.retain(next.endpointKeys);
+      this.#contexts?.retain(next);
+      this.#updateDefaultContext(next);
+    });
 
+    this.#stalled = new StalledReaderSweep(this.options.clientIdleTimeoutMs);
+    this.#server = this.#createHttp1Server();
+    this.#server.on('connection', this.#onConnection);
+    this.#server.on('error', (err) => this.#logger.error('proxy server error', { err }));
+    this.#tlsHttp1 = this.#createHttp1Server();
+    this.#http2 = createH2Server({
+      settings: {
+        maxConcurrentStreams: this.options.h2MaxConcurrentStreams,
+        maxHeaderListSize: this.options.maxHeaderSize,
+        enablePush: false,
+      },
+      maxHeaderListPairs: 128,
+      maxSessionMemory: 10,
+    });
+    this.#http2.on('request', this.#onRequest);
+    this.#http2.on('session', this.#onSession);
+    this.#http2.on('sessionError', ignoreSocketError);
+    // Idle sessions: GOAWAY after the keep-alive time; open streams finish.
+    this.#http2.setTimeout(this.options.keepAliveTimeoutMs, onSessionTimeout);
+  }
+
+  #createHttp1Server(): Server {
     const o = this.options;
-    this.#stalled = new StalledReaderSweep(o.clientIdleTimeoutMs);
     const server = createServer({
       maxHeaderSize: o.maxHeaderSize,
       requireHostHeader: true,
@@ -84,9 +142,7 @@ export class ProxyServer implements ForwarderHost {
     server.maxRequestsPerSocket = o.maxRequestsPerSocket;
     server.on('request', this.#onRequest);
     server.on('clientError', onClientError);
-    server.on('connection', this.#onConnection);
-    server.on('error', (err) => this.#logger.error('proxy server error', { err }));
-    this.#server = server;
+    return server;
   }
 
   get closing(): boolean {
@@ -105,13 +161,18 @@ export class ProxyServer implements ForwarderHost {
     return this.counters.activeConnections;
   }
 
-  /** Upstream pools currently open (one per endpoint in use). */
+  /** Upstream pools currently open (one per endpoint in use, HTTP/1.1 and HTTP/2 alike). */
   get upstreamPools(): number {
-    return this.#forwarder.poolCount;
+    return this.#http1Forwarder.poolCount + this.#http2Forwarder.poolCount;
   }
 
   hasUpstreamPool(endpointKey: string): boolean {
-    return this.#forwarder.hasPool(endpointKey);
+    return this.#http1Forwarder.hasPool(endpointKey) || this.#http2Forwarder.hasPool(endpointKey);
+  }
+
+  /** TLS contexts currently cached (one per certificate in use). */
+  get secureContexts(): number {
+    return this.#contexts?.size ?? 0;
   }
 
   stats(): ProxyStats {
@@ -125,19 +186,36 @@ export class ProxyServer implements ForwarderHost {
     };
   }
 
-  /** Port 0 picks a free port; the bound address is returned. */
+  /** Plain HTTP listener. Port 0 picks a free port; the bound address is returned. */
   listen(host: string, port: number): Promise<ListenAddress> {
-    return new Promise((resolve, reject) => {
-      const server = this.#server;
-      const onError = (err: Error): void => reject(err);
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.removeListener('error', onError);
-        const addr = server.address() as AddressInfo;
-        this.#listenerPort = String(addr.port);
-        resolve({ host: addr.address, port: addr.port });
-      });
+    return listenOn(this.#server, host, port);
+  }
+
+  /** TLS listener (HTTPS and HTTP/2). Port 0 picks a free port; the bound address is returned. */
+  listenTls(host: string, port: number): Promise<ListenAddress> {
+    if (this.#fallbackCertificate === undefined) throw new Error('listenTls needs a fallbackCertificate');
+    if (this.#tlsServer !== undefined) throw new Error('the TLS listener is already started');
+    const contexts = new SecureContexts(this.#fallbackCertificate, this.#logger);
+    this.#contexts = contexts;
+    contexts.retain(this.holder.current);
+    const initialDefault = this.holder.current.tls.defaultCertificate;
+    this.#defaultContextKey = initialDefault === null ? '' : `${initialDefault.id}|${initialDefault.fingerprint}`;
+    const pem = initialDefault ?? this.#fallbackCertificate;
+    const server = createTlsServer({
+      // The listener's own context serves handshakes without SNI.
+      cert: pem.certPem,
+      key: pem.keyPem,
+      SNICallback: this.#sniCallback,
+      ALPNProtocols: ['h2', 'http/1.1'],
+      minVersion: MIN_TLS_VERSION,
+      handshakeTimeout: this.options.tlsHandshakeTimeoutMs,
+      noDelay: true,
     });
+    server.on('secureConnection', this.#onSecureConnection);
+    server.on('tlsClientError', ignoreSocketError);
+    server.on('error', (err) => this.#logger.error('TLS listener error', { err }));
+    this.#tlsServer = server;
+    return listenOn(server, host, port);
   }
 
   /** Atomically serve `table` from the next request on; nothing reloads, no connection drops. */
@@ -146,9 +224,10 @@ export class ProxyServer implements ForwarderHost {
   }
 
   /**
-   * Stop accepting, let in-flight requests finish (their responses carry
-   * `Connection: close`), close idle keep-alive connections, then close
-   * upstream pools. Connections still busy after `drainTimeoutMs` are cut.
+   * Stop accepting, let in-flight requests finish (HTTP/1.1 responses carry
+   * `Connection: close`, HTTP/2 sessions get GOAWAY), close idle keep-alive
+   * connections, then close upstream pools. Connections still busy after
+   * `drainTimeoutMs` are cut.
    */
   close(): Promise<void> {
     this.#closed ??= this.#close();
@@ -157,28 +236,46 @@ export class ProxyServer implements ForwarderHost {
 
   async #close(): Promise<void> {
     this.#closing = true;
-    const server = this.#server;
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const plain = this.#server;
+    const tlsHttp1 = this.#tlsHttp1;
+    const stopped: Promise<unknown>[] = [new Promise<void>((resolve) => plain.close(() => resolve()))];
+    const tls = this.#tlsServer;
+    if (tls !== undefined) stopped.push(new Promise<void>((resolve) => tls.close(() => resolve())));
+    for (const session of this.#sessions) session.close();
+    const closeIdle = (): void => {
+      plain.closeIdleConnections();
+      tlsHttp1.closeIdleConnections();
+    };
+    closeIdle();
     // A keep-alive connection whose last response started before close()
     // was called goes idle without `Connection: close`; sweep idle ones
-    // until the server has no connections left.
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => server.closeAllConnections(), this.options.drainTimeoutMs);
+    // until the servers have no connections left.
+    const sweep = setInterval(closeIdle, 50);
+    const deadline = setTimeout(() => {
+      plain.closeAllConnections();
+      tlsHttp1.closeAllConnections();
+      for (const session of this.#sessions) session.destroy();
+    }, this.options.drainTimeoutMs);
     try {
-      await stopped;
+      await Promise.all(stopped);
     } finally {
       clearInterval(sweep);
       clearTimeout(deadline);
     }
     this.#stalled.stop();
-    await this.#forwarder.close();
+    await Promise.all([this.#http1Forwarder.close(), this.#http2Forwarder.close()]);
   }
 
   // ForwarderHost -----------------------------------------------------------
 
-  respondError(res: ServerResponse, status: number, requestId: string): void {
-    sendLocal(res, status, requestId, this.#closing, this.counters);
+  respondError(res: DownstreamResponse, status: number, requestId: string, grpc: boolean): void {
+    this.#sendError(res, status, requestId, grpc, this.#closing);
+  }
+
+  /** Martello's own error answers: gRPC clients get a grpc-status they understand, others a short text. */
+  #sendError(res: DownstreamResponse, status: number, requestId: string, grpc: boolean, closeConnection: boolean, body?: Buffer): void {
+    if (grpc) sendGrpcError(res, status, requestId, this.counters, { closeConnection });
+    else sendLocal(res, status, requestId, closeConnection, this.counters, body);
   }
 
   countStatus(status: number): void {
@@ -188,6 +285,40 @@ export class ProxyServer implements ForwarderHost {
   countUpstreamError(): void {
     this.counters.upstreamErrors++;
   }
+
+  // TLS -----------------------------------------------------------------------
+
+  /**
+   * A handshake without SNI gets the listener's own context: keep it on the
+   * table's default certificate. Rebuilt only when that certificate changes
+   * (setSecureContext parses the PEM again).
+   */
+  #updateDefaultContext(table: RouteTable): void {
+    const server = this.#tlsServer;
+    if (server === undefined) return;
+    const cert = table.tls.defaultCertificate;
+    const key = cert === null ? '' : `${cert.id}|${cert.fingerprint}`;
+    if (key === this.#defaultContextKey) return;
+    this.#defaultContextKey = key;
+    const pem = cert ?? this.#fallbackCertificate!;
+    try {
+      server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: MIN_TLS_VERSION });
+    } catch (err) {
+      this.#logger.error('default certificate could not be loaded; the previous one stays', { err });
+    }
+  }
+
+  readonly #sniCallback = (serverName: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+    const contexts = this.#contexts!;
+    let ctx: SecureContext;
+    try {
+      ctx = contexts.contextFor(this.holder.current.tls.certificateFor(serverName));
+    } catch {
+      // Exceptions must not escape the TLS callback (security.md, CVE-2026-21637).
+      ctx = contexts.fallback;
+    }
+    cb(null, ctx);
+  };
 
   // Listeners (one function per server, not per connection) ---------------
 
@@ -201,8 +332,30 @@ export class ProxyServer implements ForwarderHost {
     this.counters.activeConnections--;
   };
 
+  readonly #onSecureConnection = (socket: TLSSocket): void => {
+    socket.on('error', ignoreSocketError);
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    if (socket.alpnProtocol === 'h2') {
+      this.counters.activeConnections++;
+      socket.once('close', this.#onSocketClose);
+      this.#http2.emit('connection', socket);
+    } else {
+      this.#onConnection(socket);
+      this.#tlsHttp1.emit('connection', socket);
+    }
+  };
 
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly #onSession = (session: ServerHttp2Session): void => {
+    session.on('error', ignoreSocketError);
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.delete(session));
+    if (this.#closing) session.close();
+  };
+
+  readonly #onRequest = (req: DownstreamRequest, res: DownstreamResponse): void => {
     this.counters.requests++;
     req.on('error', ignoreStreamError);
     res.on('error', ignoreStreamError);
@@ -210,35 +363,70 @@ export class ProxyServer implements ForwarderHost {
     const table = this.holder.current;
     let requestId = '';
     try {
-      const scan = scanRequestHeaders(req.rawHeaders);
+      const http2 = req.httpVersionMajor === 2;
+      const scan = scanRequestHeaders(req.rawHeaders, http2);
       const clientId = scan.clientRequestId;
       requestId = clientId !== undefined && isAcceptableRequestId(clientId) ? clientId : newRequestId();
       const url = req.url ?? '';
       // Only origin-form targets for now: absolute-form (which must agree
       // with Host) and asterisk-form arrive with the request canonicaliser.
-      if (scan.duplicateHost || url.charCodeAt(0) !== SLASH) {
+      if (scan.duplicateHost || url.charCodeAt(0) !== SLASH || (http2 && scan.host === '')) {
         sendLocal(res, 400, requestId, true, this.counters);
         return;
       }
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
+      const socket = req.socket as Socket & Partial<TLSSocket>;
+      const encrypted = socket.encrypted === true;
+      if (encrypted) {
+        // One tenant's certificate must never front another tenant's host:
+        // the SNI name and the request's host must select the same virtual host.
+        const sni = socket.servername;
+        if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== table.virtualHostFor(scan.host)) {
+          // Not translated for gRPC: 421 tells any HTTP/2 client to retry on a new connection.
+          sendLocal(res, 421, requestId, false, this.counters);
+          return;
+        }
+      }
       const match = table.match(scan.host, path);
       if (match.kind === 'not-found') {
-        sendLocal(res, 404, requestId, this.#closing, this.counters, notFoundBody(scan.host, path));
+        this.#sendError(res, 404, requestId, scan.grpc, this.#closing, notFoundBody(scan.host, path));
         return;
       }
+      if (!encrypted && match.target.httpsRedirect === true && !isAcmeChallenge(path)) {
+        const location = redirectLocation(scan.host, url, this.options.httpsRedirectPort);
+        if (location === undefined) sendLocal(res, 400, requestId, true, this.counters);
+        else sendLocal(res, 308, requestId, this.#closing, this.counters, undefined, ['location', location]);
+        return;
+      }
+      const hsts = encrypted && this.options.hsts !== null && table.tls.hasTls(scan.host) ? this.options.hsts : null;
       const endpoint = match.cluster.balancer.pick();
       if (endpoint === undefined) {
-        sendLocal(res, 503, requestId, this.#closing, this.counters);
+        if (scan.grpc) sendGrpcError(res, 503, requestId, this.counters, { closeConnection: this.#closing });
+        else sendLocal(res, 503, requestId, this.#closing, this.counters, undefined, hsts === null ? undefined : ['strict-transport-security', hsts]);
         return;
       }
       addForwardingHeaders(scan.headers, {
-        clientAddress: req.socket.remoteAddress ?? '',
+        proto: encrypted ? 'https' : 'http',
+        clientAddress: socket.remoteAddress ?? '',
         host: scan.host,
-        listenerPort: this.#listenerPort,
+        listenerPort: String(socket.localPort ?? ''),
         requestId,
       });
-      this.#forwarder.forward({ req, res, endpoint, headers: scan.headers, requestId, hasBody: scan.hasBody });
+      const hasBody = http2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : scan.hasBody;
+      const forwarder: Forwarder = isHttp2Endpoint(endpoint) ? this.#http2Forwarder : this.#http1Forwarder;
+      forwarder.forward({
+        req,
+        res,
+        endpoint,
+        method: req.method ?? 'GET',
+        target: url,
+        headers: scan.headers,
+        requestId,
+        hasBody,
+        grpc: scan.grpc,
+        hsts,
+      });
     } catch (err) {
       // A bug, not a client error; answer and keep serving.
       this.#logger.error('request handling failed', { err });
@@ -246,4 +434,21 @@ export class ProxyServer implements ForwarderHost {
       else res.destroy();
     }
   };
+}
+
+/** Idle HTTP/2 session: GOAWAY, letting open streams finish (module level: no closure per session). */
+function onSessionTimeout(this: unknown, session?: ServerHttp2Session): void {
+  session?.close();
+}
+
+function listenOn(server: Server | TlsServer, host: string, port: number): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      const addr = server.address() as AddressInfo;
+      resolve({ host: addr.address, port: addr.port });
+    });
+  });
 }

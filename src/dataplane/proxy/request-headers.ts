@@ -20,29 +20,54 @@ const REPLACED: ReadonlySet<string> = new Set([...ADDED_REQUEST_HEADERS, 'forwar
 export interface ScannedRequest {
   /** Flat [name, value, ...] list to send upstream, Martello's headers not yet added. */
   readonly headers: string[];
-  /** The client's Host header value ('' if absent). */
+  /** The request's authority: HTTP/2 `:authority`, else the Host header ('' if absent). */
   readonly host: string;
-  /** More than one Host header: a request to reject (security.md R5). */
+  /**
+   * A request to reject with 400 (security.md R5): more than one Host header,
+   * or on HTTP/2 a Host header that disagrees with `:authority`.
+   */
   readonly duplicateHost: boolean;
+  /** The request's content-type is gRPC (application/grpc, application/grpc+proto, ...). */
+  readonly grpc: boolean;
   /** The client's X-Request-ID, if any (not yet validated). */
   readonly clientRequestId: string | undefined;
   /** The request announces a body (Content-Length > 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
 }
 
-/** One pass over the parsed headers; a second pass only when Connection lists names to drop. */
-export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
+/**
+ * One pass over the parsed headers; a second pass only when Connection lists
+ * names to drop. `raw` is node's rawHeaders: for HTTP/2 it starts with the
+ * pseudo-headers, which are consumed here (`:authority` becomes the host and
+ * is sent upstream as Host; the others are rebuilt by the forwarder), and
+ * split `cookie` fields are joined with "; " as RFC 9113 §8.2.3 requires
+ * before they reach an HTTP/1.1 upstream.
+ */
+export function scanRequestHeaders(raw: readonly string[], http2 = false): ScannedRequest {
   let headers: string[] = [];
   let host = '';
   let hostCount = 0;
+  let authority: string | undefined;
   let clientRequestId: string | undefined;
   let hasBody = false;
+  let grpc = false;
   let connectionValues: string[] | undefined;
+  let cookies: string[] | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (http2 && name.charCodeAt(0) === 0x3a /* : */) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
     const lower = name.toLowerCase();
-    if (lower === 'host') {
+    if (http2 && lower === 'cookie') {
+      (cookies ??= []).push(value);
+      continue;
+    }
+    if (lower === 'content-type') {
+      grpc = value.startsWith('application/grpc');
+    } else if (lower === 'host') {
       hostCount++;
       if (hostCount === 1) host = value;
       else continue;
@@ -69,10 +94,21 @@ export function scanRequestHeaders(raw: readonly string[]): ScannedRequest {
       headers = kept;
     }
   }
-  return { headers, host, duplicateHost: hostCount > 1, clientRequestId, hasBody };
+  let badHost = hostCount > 1;
+  if (authority !== undefined) {
+    // RFC 9113 §8.3.1: :authority wins; a Host that disagrees is an attempt
+    // to make two hops see two different hosts.
+    if (hostCount === 1 && host.toLowerCase() !== authority.toLowerCase()) badHost = true;
+    if (hostCount === 0) headers.unshift('host', authority);
+    host = authority;
+  }
+  if (cookies !== undefined) headers.push('cookie', cookies.join('; '));
+  return { headers, host, duplicateHost: badHost, grpc, clientRequestId, hasBody };
 }
 
 export interface ForwardingInfo {
+  /** "http" or "https": the scheme the client used. */
+  readonly proto: string;
   readonly clientAddress: string;
   readonly host: string;
   readonly listenerPort: string;
@@ -82,7 +118,7 @@ export interface ForwardingInfo {
 /** Appends Martello's forwarding headers (step 3 above). */
 export function addForwardingHeaders(headers: string[], info: ForwardingInfo): void {
   if (info.clientAddress !== '') headers.push('x-forwarded-for', info.clientAddress, 'x-real-ip', info.clientAddress);
-  headers.push('x-forwarded-proto', 'http');
+  headers.push('x-forwarded-proto', info.proto);
   if (info.host !== '') headers.push('x-forwarded-host', info.host);
   headers.push('x-forwarded-port', info.listenerPort, 'x-request-id', info.requestId);
 }

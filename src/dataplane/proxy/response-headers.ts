@@ -2,7 +2,9 @@
 // writeHead accepts: original order, original case, and duplicates such as
 // several Set-Cookie lines kept as they came. Hop-by-hop headers and names
 // listed in the upstream's Connection header are dropped; the upstream's own
-// X-Request-ID is replaced by the one Martello assigned.
+// X-Request-ID is replaced by the one Martello assigned, and so is its
+// Strict-Transport-Security when Martello sets HSTS for the host (one policy
+// per host, the operator's, as with ingress-nginx's hsts settings).
 
 import { HOP_BY_HOP, connectionTokens } from './hop-by-hop.ts';
 
@@ -12,7 +14,7 @@ function text(v: Buffer | string): string {
   return typeof v === 'string' ? v : v.toString('latin1');
 }
 
-export function buildResponseHeaders(raw: RawHeaders, requestId: string, closeConnection: boolean): string[] {
+export function buildResponseHeaders(raw: RawHeaders, requestId: string, closeConnection: boolean, hsts: string | null = null): string[] {
   const out: string[] = [];
   let connectionValues: string[] | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -23,6 +25,7 @@ export function buildResponseHeaders(raw: RawHeaders, requestId: string, closeCo
       continue;
     }
     if (lower === 'x-request-id') continue;
+    if (hsts !== null && lower === 'strict-transport-security') continue;
     out.push(name, text(raw[i + 1]!));
   }
   let headers = out;
@@ -37,6 +40,7 @@ export function buildResponseHeaders(raw: RawHeaders, requestId: string, closeCo
     }
   }
   headers.push('X-Request-ID', requestId);
+  if (hsts !== null) headers.push('Strict-Transport-Security', hsts);
   if (closeConnection) headers.push('Connection', 'close');
   return headers;
 }

@@ -29,7 +29,7 @@ export class UndiciForwarder implements Forwarder {
       keepAliveMaxTimeout: options.upstreamIdleTimeoutMs,
     };
     this.#registry = new UpstreamRegistry<Pool>(
-      (endpoint: UpstreamEndpoint) => new Pool(endpoint.origin, poolOptions),
+      (endpoint: UpstreamEndpoint) => new Pool(endpoint.origin, endpoint.tls === null ? poolOptions : { ...poolOptions, connect: tlsConnectOptions(endpoint) }),
       initialEndpoints,
       (err, key) => logger.warn('closing upstream pool failed', { endpoint: key, err }),
     );
@@ -46,14 +46,14 @@ export class UndiciForwarder implements Forwarder {
 
   forward(request: ForwardRequest): void {
     const { req, res, endpoint } = request;
-    const handler = new ForwardHandler(res, request.requestId, this.#host);
+    const handler = new ForwardHandler(res, request.requestId, this.#host, request.hsts, request.grpc);
     const pool = this.#registry.acquire(endpoint);
     // dispatch() reports synchronous failures (closed pool, invalid header)
     // through handler.onResponseError, so it never throws here.
     pool.dispatch(
       {
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
+        path: request.target,
+        method: request.method,
         headers: request.headers,
         body: request.hasBody ? req : null,
       },
@@ -69,4 +69,21 @@ export class UndiciForwarder implements Forwarder {
   close(): Promise<void> {
     return this.#registry.close();
   }
+}
+
+/**
+ * HTTPS endpoints: encryption always; verification only when the cluster
+ * asks for it (ingress-nginx's proxy-ssl-verify is off by default). Endpoints
+ * are IP addresses, so SNI is sent only when a server name is configured.
+ */
+function tlsConnectOptions(endpoint: UpstreamEndpoint): Pool.Options['connect'] {
+  const tls = endpoint.tls!;
+  // No `timeout` key here: undici spreads these options over its own, so
+  // even an undefined one would replace the pool's connect timeout.
+  return {
+    rejectUnauthorized: tls.verify,
+    ...(tls.caPem === null ? {} : { ca: tls.caPem }),
+    ...(tls.serverName === null ? {} : { servername: tls.serverName }),
+    ALPNProtocols: ['http/1.1'],
+  };
 }

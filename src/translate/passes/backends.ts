@@ -4,7 +4,7 @@
 // 503 for the routes that use it and nothing else.
 
 import type { EndpointSlice, Service, ServicePort } from '../../k8s/objects.ts';
-import type { Cluster, EndpointAddress } from '../../model/model.ts';
+import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
 import { isRefusedAddress } from '../address-policy.ts';
 import type { TranslateOptions } from '../options.ts';
 import { compareStrings } from '../order.ts';
@@ -17,14 +17,17 @@ type Problem = { readonly code: string; readonly severity: 'error' | 'warning'; 
 export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts: TranslateOptions, rec: StatusRecorder): Cluster[] {
   const clusters: Cluster[] = [];
   for (const ref of [...refs.values()].sort((a, b) => compareStrings(a.id, b.id))) {
+    const resolved = resolveEndpoints(ref, snap, opts, rec);
+    const protocol = ref.override?.protocol ?? protocolOfAppProtocol(resolved.appProtocol);
+    const upstreamTls = ref.override?.upstreamTls ?? (protocol === 'https' || protocol === 'h2' ? DEFAULT_UPSTREAM_TLS : undefined);
     const base = {
       id: ref.id,
       namespace: ref.namespace,
       service: ref.service,
       port: ref.portNumber !== undefined ? String(ref.portNumber) : (ref.portName ?? ''),
-      protocol: 'http1' as const,
+      protocol,
+      ...(upstreamTls === undefined ? {} : { upstreamTls }),
     };
-    const resolved = resolveEndpoints(ref, snap, opts, rec);
     if ('problem' in resolved) {
       for (const use of ref.usedBy) rec.report(resolved.problem.severity, resolved.problem.code, use.object, use.field, resolved.problem.message);
       clusters.push({ ...base, endpoints: [], problem: resolved.problem.code });
@@ -35,12 +38,37 @@ export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts:
   return clusters;
 }
 
+/** Encryption without verification, as ingress-nginx does for HTTPS backends unless proxy-ssl-verify is on. */
+const DEFAULT_UPSTREAM_TLS: UpstreamTls = { verify: false, caPem: null, serverName: null };
+
+/**
+ * The Service port's appProtocol (KEP-3726 standard names, and the plain
+ * names other controllers honour) → how to reach the endpoints. Anything
+ * else, or none, is HTTP/1.1: appProtocol carries many unrelated values.
+ */
+const APP_PROTOCOLS: ReadonlyMap<string, UpstreamProtocol> = new Map([
+  ['kubernetes.io/h2c', 'h2c'],
+  ['h2c', 'h2c'],
+  ['grpc', 'h2c'],
+  ['kubernetes.io/ws', 'http1'],
+  ['http', 'http1'],
+  ['kubernetes.io/wss', 'https'],
+  ['https', 'https'],
+  ['tls', 'https'],
+  ['h2', 'h2'],
+  ['grpcs', 'h2'],
+]);
+
+function protocolOfAppProtocol(appProtocol: string | undefined): UpstreamProtocol {
+  return (appProtocol === undefined ? undefined : APP_PROTOCOLS.get(appProtocol.toLowerCase())) ?? 'http1';
+}
+
 function resolveEndpoints(
   ref: ClusterRef,
   snap: ResourceSnapshot,
   opts: TranslateOptions,
   rec: StatusRecorder,
-): { endpoints: EndpointAddress[] } | { problem: Problem } {
+): ({ endpoints: EndpointAddress[] } | { problem: Problem }) & { appProtocol?: string } {
   const svcName = `${ref.namespace}/${ref.service}`;
   const svc = snap.services.get(svcName);
   if (svc === undefined) {
@@ -55,10 +83,11 @@ function resolveEndpoints(
     return { problem: { code: 'service-port-not-found', severity: 'error', message: `Service ${svcName} has no TCP port with ${wanted}; requests for this backend get 503` } };
   }
   const endpoints = collectEndpoints(snap.endpointSlices.get(svcName) ?? [], port, opts, rec);
+  const appProtocol = port.appProtocol;
   if (endpoints.length === 0) {
-    return { problem: { code: 'no-endpoints', severity: 'warning', message: `Service ${svcName} port ${port.name ?? port.port} has no ready or serving endpoints; requests for this backend get 503` } };
+    return { appProtocol, problem: { code: 'no-endpoints', severity: 'warning', message: `Service ${svcName} port ${port.name ?? port.port} has no ready or serving endpoints; requests for this backend get 503` } };
   }
-  return { endpoints };
+  return { appProtocol, endpoints };
 }
 
 function findServicePort(svc: Service, ref: ClusterRef): ServicePort | undefined {

@@ -4,6 +4,7 @@
 
 import type { IngressBackend } from '../../k8s/objects.ts';
 import type { Target } from '../../model/model.ts';
+import type { BackendOverride } from './ingress-settings.ts';
 
 export interface ClusterRef {
   readonly id: string;
@@ -11,6 +12,8 @@ export interface ClusterRef {
   readonly service: string;
   readonly portNumber: number | undefined;
   readonly portName: string | undefined;
+  /** The Ingress's backend-protocol choice, if it made one (else the Service port's appProtocol decides). */
+  readonly override: BackendOverride | undefined;
   /** Every place that references this cluster: the Ingress ("Kind ns/name") and the field path of the backend. */
   readonly usedBy: Array<{ readonly object: string; readonly field: string }>;
 }
@@ -34,16 +37,18 @@ export function refBackend(
   ingress: string,
   object: string,
   field: string,
+  override: BackendOverride | undefined,
+  httpsRedirect: boolean,
 ): Target | undefined {
   const svc = backend.service;
   if (svc === undefined) return undefined;
   const port = svc.port.number !== undefined ? String(svc.port.number) : (svc.port.name ?? '');
-  const id = clusterId(namespace, svc.name, port);
+  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '');
   let ref = refs.get(id);
   if (ref === undefined) {
-    ref = { id, namespace, service: svc.name, portNumber: svc.port.number, portName: svc.port.name, usedBy: [] };
+    ref = { id, namespace, service: svc.name, portNumber: svc.port.number, portName: svc.port.name, override, usedBy: [] };
     refs.set(id, ref);
   }
   ref.usedBy.push({ object, field });
-  return { cluster: id, ingress };
+  return httpsRedirect ? { cluster: id, ingress, httpsRedirect: true } : { cluster: id, ingress };
 }

@@ -8,6 +8,14 @@ import type { PathMatch, Route, Target, VirtualHost } from '../../model/model.ts
 import { compareRoutes, compareStrings } from '../order.ts';
 import type { StatusRecorder } from '../status.ts';
 import { refBackend, type ClusterRefs } from './cluster-refs.ts';
+import type { IngressSettings } from './ingress-settings.ts';
+
+/** What the rules pass needs from the earlier passes. */
+export interface RulesContext {
+  readonly settings: (ing: Ingress) => IngressSettings;
+  /** Whether a rule host has TLS (an Ingress's tls section lists it or a wildcard covering it). */
+  readonly hasTls: (host: string) => boolean;
+}
 
 /** The virtual host that rules without a host go to: it matches any host. */
 export const ANY_HOST = '*';
@@ -25,7 +33,7 @@ export interface RulesResult {
   readonly defaultBackend: Target | null;
 }
 
-export function buildVirtualHosts(owned: readonly Ingress[], refs: ClusterRefs, rec: StatusRecorder): RulesResult {
+export function buildVirtualHosts(owned: readonly Ingress[], refs: ClusterRefs, rec: StatusRecorder, ctx: RulesContext): RulesResult {
   const hosts = new Map<string, HostBuilder>();
   let defaultBackend: Target | null = null;
   let defaultOwner = '';
@@ -36,13 +44,17 @@ export function buildVirtualHosts(owned: readonly Ingress[], refs: ClusterRefs, 
     let ingressDefault: Target | undefined | null = null;
     const defaultTarget = (): Target | undefined => {
       if (ingressDefault === null) {
-        ingressDefault = ing.spec.defaultBackend === undefined ? undefined : resolveTarget(ing.spec.defaultBackend, ing, refs, rec, 'spec.defaultBackend');
+        // The catch-all default serves every host, so only a forced redirect applies to it.
+        const redirect = ctx.settings(ing).forceSslRedirect;
+        ingressDefault = ing.spec.defaultBackend === undefined ? undefined : resolveTarget(ing.spec.defaultBackend, ing, refs, rec, 'spec.defaultBackend', ctx, redirect);
       }
       return ingressDefault;
     };
     ing.spec.rules.forEach((rule, ruleIndex) => {
       const host = rule.host ?? ANY_HOST;
       const hb = hostBuilder(hosts, host);
+      const settings = ctx.settings(ing);
+      const redirect = settings.forceSslRedirect || (settings.sslRedirect && rule.host !== undefined && ctx.hasTls(rule.host));
       rule.paths.forEach((p, pathIndex) => {
         const field = `spec.rules[${ruleIndex}].http.paths[${pathIndex}]`;
         const match = pathMatchOf(p);
@@ -54,12 +66,18 @@ export function buildVirtualHosts(owned: readonly Ingress[], refs: ClusterRefs, 
             `host "${host}" ${match.type} path "${match.path}" is already defined ${by}; this path is ignored`);
           return;
         }
-        const target = resolveTarget(p.backend, ing, refs, rec, `${field}.backend`);
+        const target = resolveTarget(p.backend, ing, refs, rec, `${field}.backend`, ctx, redirect);
         if (target === undefined) return;
         hb.claimed.set(claimKey, name);
         hb.routes.push({ match, target });
       });
-      if (ing.spec.defaultBackend !== undefined) claimFallback(hb, host, defaultTarget, name, object, rec);
+      if (ing.spec.defaultBackend !== undefined) {
+        const hostFallback = (): Target | undefined => {
+          const t = defaultTarget();
+          return t !== undefined && redirect && t.httpsRedirect !== true ? { ...t, httpsRedirect: true } : t;
+        };
+        claimFallback(hb, host, hostFallback, name, object, rec);
+      }
     });
     if (ing.spec.defaultBackend !== undefined) {
       if (defaultBackend === null) {
@@ -116,10 +134,10 @@ function trimTrailingSlashes(path: string): string {
   return path.slice(0, end);
 }
 
-function resolveTarget(backend: IngressBackend, ing: Ingress, refs: ClusterRefs, rec: StatusRecorder, field: string): Target | undefined {
+function resolveTarget(backend: IngressBackend, ing: Ingress, refs: ClusterRefs, rec: StatusRecorder, field: string, ctx: RulesContext, httpsRedirect: boolean): Target | undefined {
   const name = `${ing.metadata.namespace}/${ing.metadata.name}`;
   const object = formatKey(keyOf(ing));
-  const target = refBackend(refs, backend, ing.metadata.namespace, name, object, field);
+  const target = refBackend(refs, backend, ing.metadata.namespace, name, object, field, ctx.settings(ing).backend, httpsRedirect);
   if (target === undefined) {
     const kind = backend.resource?.kind ?? 'resource';
     rec.report('error', 'resource-backend-unsupported', object, `${field}.resource`,

@@ -1,0 +1,74 @@
+// Reading Ingress annotations: Martello's own names (martello.dev/...) and
+// the ingress-nginx names users migrate with. Each setting lists its names in
+// order of precedence (ours first). Values are parsed strictly; a value that
+// does not parse is reported on the Ingress, with the annotation as the
+// field, and the setting keeps its default — a typo never changes routing
+// in a way nobody asked for.
+
+import { formatKey, keyOf } from '../k8s/keys.ts';
+import type { Ingress } from '../k8s/objects.ts';
+import type { StatusRecorder } from './status.ts';
+
+const NGINX = 'nginx.ingress.kubernetes.io/';
+const OURS = 'martello.dev/';
+
+function names(key: string): readonly string[] {
+  return [OURS + key, NGINX + key];
+}
+
+export const ANNOTATION = Object.freeze({
+  sslRedirect: names('ssl-redirect'),
+  forceSslRedirect: names('force-ssl-redirect'),
+  backendProtocol: names('backend-protocol'),
+  proxySslVerify: names('proxy-ssl-verify'),
+  proxySslSecret: names('proxy-ssl-secret'),
+  proxySslName: names('proxy-ssl-name'),
+  proxySslServerName: names('proxy-ssl-server-name'),
+});
+
+export function annotationField(name: string): string {
+  return `metadata.annotations["${name}"]`;
+}
+
+/** The first annotation present among `keys`, with its name. */
+export function readAnnotation(ing: Ingress, keys: readonly string[]): { name: string; value: string } | undefined {
+  const a = ing.metadata.annotations;
+  for (const name of keys) {
+    const value = a[name];
+    if (value !== undefined) return { name, value: value.trim() };
+  }
+  return undefined;
+}
+
+const TRUE = new Set(['true', 'on']);
+const FALSE = new Set(['false', 'off']);
+
+/** "true"/"false" (and "on"/"off", which ingress-nginx uses for some keys), case-insensitive. */
+export function readBoolean(ing: Ingress, keys: readonly string[], fallback: boolean, rec: StatusRecorder): boolean {
+  const found = readAnnotation(ing, keys);
+  if (found === undefined) return fallback;
+  const v = found.value.toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  rec.report('error', 'annotation-invalid', formatKey(keyOf(ing)), annotationField(found.name),
+    `expected "true" or "false", got "${clip(found.value)}"; the annotation is ignored (default: ${fallback})`);
+  return fallback;
+}
+
+/** One of `allowed` (matched case-insensitively, returned as listed). */
+export function readEnum<T extends string>(ing: Ingress, keys: readonly string[], allowed: readonly T[], rec: StatusRecorder): T | undefined {
+  const found = readAnnotation(ing, keys);
+  if (found === undefined) return undefined;
+  const hit = allowed.find((a) => a.toLowerCase() === found.value.toLowerCase());
+  if (hit === undefined) {
+    rec.report('error', 'annotation-invalid', formatKey(keyOf(ing)), annotationField(found.name),
+      `expected one of ${allowed.join(', ')}, got "${clip(found.value)}"; the annotation is ignored`);
+  }
+  return hit;
+}
+
+/** Annotation values are user text: keep what is echoed short and printable. */
+export function clip(value: string): string {
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 80 ? `${printable.slice(0, 80)}...` : printable;
+}
