@@ -126,11 +126,20 @@ describe('martello serve: gRPC over HTTP/2', () => {
     assert.equal(code, 0);
   });
 
+  /** Resolves once both the reply (or error) and the final status with its trailers have arrived. */
   const unary = (text: string): Promise<{ value?: Msg; err?: ServiceError; trailers?: Metadata }> => new Promise((resolve) => {
+    let reply: { value?: Msg; err?: ServiceError } | undefined;
     let trailers: Metadata | undefined;
-    const call = client.Unary({ text }, new Metadata(), (err, value) => resolve(err === null ? { value, trailers } : { err, trailers })) as { on(e: 'status', f: (s: { metadata: Metadata }) => void): void };
+    const settle = (): void => {
+      if (reply !== undefined && trailers !== undefined) resolve({ ...reply, trailers });
+    };
+    const call = client.Unary({ text }, new Metadata(), (err, value) => {
+      reply = err === null ? { value } : { err };
+      settle();
+    }) as { on(e: 'status', f: (s: { metadata: Metadata }) => void): void };
     call.on('status', (s) => {
       trailers = s.metadata;
+      settle();
     });
   });
 
@@ -167,9 +176,9 @@ describe('martello serve: gRPC over HTTP/2', () => {
       chat.on('error', reject);
     });
     const say = (text: string): Promise<void> => new Promise((resolve) => {
-      const before = replies.length;
+      const count = replies.length;
       waiting = () => {
-        if (replies.length > before) resolve();
+        if (replies.length > count) resolve();
       };
       chat.write({ text });
     });

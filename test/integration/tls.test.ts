@@ -62,6 +62,12 @@ function fetchOnNewConnection(port: number, ca: string, servername: string, path
   });
 }
 
+/** `openssl s_client` against the TLS listener; its whole output (it exits non-zero on a refused handshake). */
+async function openssl(port: number, args: string[]): Promise<string> {
+  const { stdout } = await run('/bin/sh', ['-c', `${OPENSSL} s_client -connect 127.0.0.1:${port} ${args.join(' ')} </dev/null 2>&1 || true`]);
+  return stdout;
+}
+
 function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256;
 }
@@ -129,14 +135,10 @@ describe('martello serve: TLS', () => {
   });
 
   test('openssl s_client: SNI selects the certificate; no SNI gets the generated default; TLS 1.1 is refused', { skip: OPENSSL === undefined && 'openssl not installed' }, async () => {
-    const sClient = async (args: string[]): Promise<string> => {
-      const { stdout } = await run('/bin/sh', ['-c', `${OPENSSL} s_client -connect 127.0.0.1:${martello.httpsPort} ${args.join(' ')} </dev/null 2>&1 || true`]);
-      return stdout;
-    };
-    assert.match(await sClient(['-servername', 'a.test']), /subject=O ?= ?Martello, CN ?= ?a\.test/);
-    assert.match(await sClient(['-servername', 'x.wild.test']), /subject=O ?= ?Martello, CN ?= ?\*\.wild\.test/);
-    assert.match(await sClient(['-noservername']), /subject=O ?= ?Martello, CN ?= ?Martello Default Certificate/);
-    const old = await sClient(['-servername', 'a.test', '-tls1_1']);
+    assert.match(await openssl(martello.httpsPort, ['-servername', 'a.test']), /subject=O ?= ?Martello, CN ?= ?a\.test/);
+    assert.match(await openssl(martello.httpsPort, ['-servername', 'x.wild.test']), /subject=O ?= ?Martello, CN ?= ?\*\.wild\.test/);
+    assert.match(await openssl(martello.httpsPort, ['-noservername']), /subject=O ?= ?Martello, CN ?= ?Martello Default Certificate/);
+    const old = await openssl(martello.httpsPort, ['-servername', 'a.test', '-tls1_1']);
     assert.doesNotMatch(old, /subject=/, 'no certificate is sent over TLS 1.1');
   });
 
@@ -162,10 +164,10 @@ describe('martello serve: TLS', () => {
     const newPrint = fingerprintOf(renewed.certPem);
     const failures: string[] = [];
     const seen = { old: 0, renewed: 0 };
-    let stop = false;
+    const control = { stop: false };
     const started = Date.now();
     const loop = async (): Promise<void> => {
-      while (!stop && Date.now() - started < 30_000) {
+      while (!control.stop && Date.now() - started < 30_000) {
         try {
           const r = await fetchOnNewConnection(martello.httpsPort, ca.certPem, 'a.test', '/load');
           if (r.status !== 200) failures.push(`status ${r.status}`);
@@ -180,10 +182,10 @@ describe('martello serve: TLS', () => {
     const loops = [loop(), loop(), loop(), loop()];
     try {
       while (seen.old < 20 && Date.now() - started < 10_000) await new Promise((r) => setImmediate(r));
-      const before = (await martello.debugConfig()).generation;
+      const generation = (await martello.debugConfig()).generation;
       const written = Date.now();
       await writeSecret('a-cert', renewed);
-      await martello.waitFor((c) => c.generation > before);
+      await martello.waitFor((c) => c.generation > generation);
       // First handshake that sees the renewal, measured from the file write.
       let latency = -1;
       while (Date.now() - written < 10_000) {
@@ -199,7 +201,7 @@ describe('martello serve: TLS', () => {
       const atSwitch = seen.renewed;
       while (seen.renewed < atSwitch + 20 && Date.now() - started < 25_000) await new Promise((r) => setImmediate(r));
     } finally {
-      stop = true;
+      control.stop = true;
       await Promise.all(loops);
     }
     assert.deepEqual(failures, [], 'no request failed across the renewal');

@@ -42,6 +42,8 @@ export interface ProxyOptions {
   readonly h2MaxConcurrentStreams: number;
   /** Accept HTTP/2 with prior knowledge (h2c) on the plain listener. */
   readonly h2c: boolean;
+  /** A WebSocket tunnel with no bytes moving for this long is closed (Envoy's stream idle default is 1 h too). */
+  readonly tunnelIdleTimeoutMs: number;
 }
 
 /** ingress-nginx's default: hsts on, max-age one year, includeSubDomains, no preload. */
@@ -65,4 +67,5 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   tlsHandshakeTimeoutMs: 10_000,
   h2MaxConcurrentStreams: 100,
   h2c: false,
+  tunnelIdleTimeoutMs: 3_600_000,
 });

@@ -10,9 +10,10 @@
 // table lookup, one endpoint pick, one handler object. No logging, no
 // closures per request or per connection.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -31,6 +32,8 @@ import { addForwardingHeaders, scanRequestHeaders } from './request-headers.ts';
 import { isAcceptableRequestId, newRequestId } from './request-id.ts';
 import { StalledReaderSweep } from './stalled-reader-sweep.ts';
 import { UndiciForwarder } from './undici-forwarder.ts';
+import { TunnelRegistry } from './upgrade-tunnel.ts';
+import { checkWebSocketUpgrade, SUPPORTED_VERSION_HEADERS } from './websocket-upgrade.ts';
 
 export interface ProxyServerInit {
   readonly logger: Logger;
@@ -86,6 +89,8 @@ export class ProxyServer implements ForwarderHost {
   readonly #fallbackCertificate: PemPair | undefined;
   readonly #http1Forwarder: UndiciForwarder;
   readonly #http2Forwarder: H2Forwarder;
+  /** Open WebSocket tunnels; they outlive table swaps and close only when their endpoint goes away. */
+  readonly #tunnels: TunnelRegistry;
   readonly #stalled: StalledReaderSweep;
   readonly #sessions = new Set<ServerHttp2Session>();
   #closing = false;
@@ -98,7 +103,13 @@ export class ProxyServer implements ForwarderHost {
     this.#fallbackCertificate = init.fallbackCertificate;
     this.#http1Forwarder = new UndiciForwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
     this.#http2Forwarder = new H2Forwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
+    this.#tunnels = new TunnelRegistry({
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      responseHeaderTimeoutMs: this.options.responseHeaderTimeoutMs,
+      idleTimeoutMs: this.options.tunnelIdleTimeoutMs,
+    }, this);
     this.holder.onSwap((next) => {
+      this.#tunnels.retain(next.endpointKeys);
       this.#http1Forwarder.retain(next.endpointKeys);
       this.#http2Forwarder.retain(next.endpointKeys);
       this.#contexts?.retain(next);
@@ -135,12 +146,17 @@ export class ProxyServer implements ForwarderHost {
       // 30 s), which would make a 15 s header deadline up to 45 s.
       connectionsCheckingInterval: Math.min(1000, o.headersTimeoutMs),
       noDelay: true,
+      // Only WebSocket handshakes (valid or to be refused) leave the request
+      // path; any other Upgrade (h2c, ...) is an ordinary request whose
+      // Upgrade header is hop-by-hop and never forwarded.
+      shouldUpgradeCallback: isWebSocketAttempt,
     });
     server.keepAliveTimeout = o.keepAliveTimeoutMs;
     server.headersTimeout = o.headersTimeoutMs;
     server.requestTimeout = o.requestTimeoutMs;
     server.maxRequestsPerSocket = o.maxRequestsPerSocket;
     server.on('request', this.#onRequest);
+    server.on('upgrade', this.#onUpgrade);
     server.on('clientError', onClientError);
     return server;
   }
@@ -168,6 +184,11 @@ export class ProxyServer implements ForwarderHost {
 
   hasUpstreamPool(endpointKey: string): boolean {
     return this.#http1Forwarder.hasPool(endpointKey) || this.#http2Forwarder.hasPool(endpointKey);
+  }
+
+  /** WebSocket tunnels currently open. */
+  get openTunnels(): number {
+    return this.#tunnels.size;
   }
 
   /** TLS contexts currently cached (one per certificate in use). */
@@ -238,7 +259,13 @@ export class ProxyServer implements ForwarderHost {
     this.#closing = true;
     const plain = this.#server;
     const tlsHttp1 = this.#tlsHttp1;
-    const stopped: Promise<unknown>[] = [new Promise<void>((resolve) => plain.close(() => resolve()))];
+    // Upgraded sockets are not the servers' to close: the tunnel registry
+    // drains them (server.close() waits for them too, so run both at once).
+    const stopped: Promise<unknown>[] = [
+      new Promise<void>((resolve) => plain.close(() => resolve())),
+      new Promise<void>((resolve) => tlsHttp1.close(() => resolve())),
+      this.#tunnels.close(this.options.drainTimeoutMs),
+    ];
     const tls = this.#tlsServer;
     if (tls !== undefined) stopped.push(new Promise<void>((resolve) => tls.close(() => resolve())));
     for (const session of this.#sessions) session.close();
@@ -355,6 +382,74 @@ export class ProxyServer implements ForwarderHost {
     if (this.#closing) session.close();
   };
 
+  /**
+   * A WebSocket handshake (node:http's 'upgrade', on either listener): the
+   * same routing and TLS rules as #onRequest, answers written on the raw
+   * socket, then a tunnel to the endpoint the route's balancer picks.
+   */
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.counters.requests++;
+    socket.on('error', ignoreSocketError);
+    const tunnels = this.#tunnels;
+    const table = this.holder.current;
+    let requestId = '';
+    try {
+      const scan = scanRequestHeaders(req.rawHeaders);
+      const clientId = scan.clientRequestId;
+      requestId = clientId !== undefined && isAcceptableRequestId(clientId) ? clientId : newRequestId();
+      const check = checkWebSocketUpgrade(req.rawHeaders, req.method ?? '', req.httpVersion);
+      if (check.kind === 'reject') {
+        tunnels.refuse(socket, check.status, requestId, check.status === 426 ? SUPPORTED_VERSION_HEADERS : []);
+        return;
+      }
+      const url = req.url ?? '';
+      if (scan.duplicateHost || url.charCodeAt(0) !== SLASH) {
+        tunnels.refuse(socket, 400, requestId);
+        return;
+      }
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const tlsSocket = socket as Duplex & Partial<TLSSocket>;
+      const encrypted = tlsSocket.encrypted === true;
+      if (encrypted) {
+        const sni = tlsSocket.servername;
+        if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== table.virtualHostFor(scan.host)) {
+          tunnels.refuse(socket, 421, requestId);
+          return;
+        }
+      }
+      const match = table.match(scan.host, path);
+      if (match.kind === 'not-found') {
+        tunnels.refuse(socket, 404, requestId, [], notFoundBody(scan.host, path));
+        return;
+      }
+      if (!encrypted && match.target.httpsRedirect === true) {
+        const location = redirectLocation(scan.host, url, this.options.httpsRedirectPort);
+        if (location === undefined) tunnels.refuse(socket, 400, requestId);
+        else tunnels.refuse(socket, 308, requestId, ['location', location]);
+        return;
+      }
+      const hsts = encrypted && this.options.hsts !== null && table.tls.hasTls(scan.host) ? this.options.hsts : null;
+      const endpoint = match.cluster.balancer.pick();
+      if (endpoint === undefined) {
+        tunnels.refuse(socket, 503, requestId);
+        return;
+      }
+      const sock = req.socket;
+      addForwardingHeaders(scan.headers, {
+        proto: encrypted ? 'https' : 'http',
+        clientAddress: sock.remoteAddress ?? '',
+        host: scan.host,
+        listenerPort: String(sock.localPort ?? ''),
+        requestId,
+      });
+      tunnels.open({ clientSocket: socket, head, endpoint, method: req.method ?? 'GET', target: url, headers: scan.headers, requestId, hsts });
+    } catch (err) {
+      this.#logger.error('upgrade handling failed', { err });
+      socket.destroy();
+    }
+  };
+
   readonly #onRequest = (req: DownstreamRequest, res: DownstreamResponse): void => {
     this.counters.requests++;
     req.on('error', ignoreStreamError);
@@ -434,6 +529,11 @@ export class ProxyServer implements ForwarderHost {
       else res.destroy();
     }
   };
+}
+
+/** node:http's shouldUpgradeCallback: WebSocket handshakes, well-formed or to be refused, leave the request path. */
+function isWebSocketAttempt(req: IncomingMessage): boolean {
+  return checkWebSocketUpgrade(req.rawHeaders, req.method ?? '', req.httpVersion).kind !== 'not-websocket';
 }
 
 /** Idle HTTP/2 session: GOAWAY, letting open streams finish (module level: no closure per session). */

@@ -18,7 +18,7 @@ import { type ModelSpec, type RunningProxy, startProxy, tableFor } from './test-
 interface Handshake {
   readonly subjectCn: string;
   readonly altNames: string;
-  readonly alpn: string | false;
+  readonly alpn: string | false | null;
   readonly version: string | null;
   readonly reused: boolean;
   readonly session: Buffer | undefined;
