@@ -12,7 +12,7 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
@@ -25,6 +25,7 @@ import { ProxyCounters, type ResponsesByClass } from './counters.ts';
 import type { DownstreamRequest, DownstreamResponse, Forwarder, ForwarderHost } from './forwarder.ts';
 import { sendGrpcError } from './grpc-status.ts';
 import { H2Forwarder, isHttp2Endpoint } from './h2-forwarder.ts';
+import { type PlainConnectionOwner, sniffPlainConnection } from './h2c-sniff.ts';
 import { notFoundBody, sendLocal } from './local-response.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
 import { isAcmeChallenge, redirectLocation } from './redirect.ts';
@@ -71,13 +72,15 @@ function ignoreStreamError(): void {}
 /** Module-level 'error' listener for sockets and sessions we hand to a server (no closure per connection). */
 function ignoreSocketError(): void {}
 
-export class ProxyServer implements ForwarderHost {
+export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   readonly counters = new ProxyCounters();
   readonly holder: TableHolder;
   readonly options: ProxyOptions;
   readonly #logger: Logger;
   /** Plain listener: HTTP/1.1. */
   readonly #server: Server;
+  /** With --h2c: the plain listener's socket, which hands each connection to #server or #http2. */
+  #plainFront: NetServer | undefined;
   /** HTTP/1.1 over TLS: the sockets come from #tlsServer, never from a listen(). */
   readonly #tlsHttp1: Server;
   /** HTTP/2 sessions over TLS (ALPN h2), fed by #tlsServer. */
@@ -121,6 +124,9 @@ export class ProxyServer implements ForwarderHost {
     this.#server.on('connection', this.#onConnection);
     this.#server.on('error', (err) => this.#logger.error('proxy server error', { err }));
     this.#tlsHttp1 = this.#createHttp1Server();
+    // This server never listens (the TLS listener hands it sockets), but its
+    // header/request deadlines and idle tracking only start on 'listening'.
+    this.#tlsHttp1.emit('listening');
     this.#http2 = createH2Server({
       settings: {
         maxConcurrentStreams: this.options.h2MaxConcurrentStreams,
@@ -207,9 +213,35 @@ export class ProxyServer implements ForwarderHost {
     };
   }
 
-  /** Plain HTTP listener. Port 0 picks a free port; the bound address is returned. */
+  /** Plain HTTP listener (and h2c with prior knowledge when enabled). Port 0 picks a free port; the bound address is returned. */
   listen(host: string, port: number): Promise<ListenAddress> {
-    return listenOn(this.#server, host, port);
+    if (!this.options.h2c) return listenOn(this.#server, host, port);
+    const front = createNetServer({ pauseOnConnect: true, noDelay: true }, this.#onPlainSocket);
+    // As for the TLS HTTP/1.1 server: start the deadline tracking of a server that does not listen itself.
+    this.#server.emit('listening');
+    front.on('error', (err) => this.#logger.error('proxy server error', { err }));
+    this.#plainFront = front;
+    return listenOn(front, host, port);
+  }
+
+  readonly #onPlainSocket = (socket: Socket): void => {
+    socket.on('error', ignoreSocketError);
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    sniffPlainConnection(socket, this, this.options.headersTimeoutMs);
+  };
+
+  /** PlainConnectionOwner: the first bytes decided the protocol. */
+  dispatchPlain(socket: Socket, http2: boolean): void {
+    if (http2) {
+      this.counters.activeConnections++;
+      socket.once('close', this.#onSocketClose);
+      this.#http2.emit('connection', socket);
+    } else {
+      this.#server.emit('connection', socket);
+    }
   }
 
   /** TLS listener (HTTPS and HTTP/2). Port 0 picks a free port; the bound address is returned. */
@@ -261,8 +293,9 @@ export class ProxyServer implements ForwarderHost {
     const tlsHttp1 = this.#tlsHttp1;
     // Upgraded sockets are not the servers' to close: the tunnel registry
     // drains them (server.close() waits for them too, so run both at once).
+    const front = this.#plainFront;
     const stopped: Promise<unknown>[] = [
-      new Promise<void>((resolve) => plain.close(() => resolve())),
+      front === undefined ? new Promise<void>((resolve) => plain.close(() => resolve())) : new Promise<void>((resolve) => front.close(() => resolve())),
       new Promise<void>((resolve) => tlsHttp1.close(() => resolve())),
       this.#tunnels.close(this.options.drainTimeoutMs),
     ];
@@ -541,7 +574,7 @@ function onSessionTimeout(this: unknown, session?: ServerHttp2Session): void {
   session?.close();
 }
 
-function listenOn(server: Server | TlsServer, host: string, port: number): Promise<ListenAddress> {
+function listenOn(server: Server | TlsServer | NetServer, host: string, port: number): Promise<ListenAddress> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { connect as h2connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type PeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
 import { request } from 'undici';
@@ -284,6 +285,83 @@ describe('TLS termination', () => {
     } finally {
       session.close();
       p.proxy.swap(tableFor(spec));
+    }
+  });
+});
+
+describe('TLS and h2c listeners keep the HTTP/1.1 deadlines', () => {
+  test('a TLS client that never finishes its request head gets 408 after headersTimeoutMs', { timeout: 15_000 }, async () => {
+    const fallback = generateDefaultCertificate();
+    const p = await startProxy({ hosts: [], clusters: {} }, { headersTimeoutMs: 300 }, { fallbackCertificate: fallback });
+    try {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: p.tlsPort, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+          s.write('GET / HTTP/1.1\r\nHost: a.test\r\nX-Slow: ');
+        });
+        let text = '';
+        s.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+        });
+        s.on('close', () => resolve(text));
+        s.on('error', reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.ok(Date.now() - started < 5_000, 'cut by the deadline, not by the test timeout');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('h2c with prior knowledge and HTTP/1.1 share the plain listener when enabled', async () => {
+    const app = await startEcho('app');
+    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'app' }] }], clusters: { app: [app.port] } }, { h2c: true, headersTimeoutMs: 300 });
+    try {
+      const session = h2connect(`http://127.0.0.1:${p.port}`);
+      session.on('error', () => {});
+      const viaH2 = await new Promise<EchoReply>((resolve, reject) => {
+        const s = session.request({ ':authority': 'a.test', ':path': '/h2c' });
+        let body = '';
+        s.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        s.on('end', () => resolve(JSON.parse(body) as EchoReply));
+        s.on('error', reject);
+        s.end();
+      });
+      session.close();
+      assert.equal(viaH2.url, '/h2c');
+      assert.equal(viaH2.headers['host'], 'a.test');
+      const viaH1 = await request(`${p.origin}/h1`, { headers: { host: 'a.test' } });
+      assert.equal(((await viaH1.body.json()) as EchoReply).url, '/h1');
+      // A silent client is cut at the head deadline.
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = netConnect(p.port, '127.0.0.1');
+        s.on('close', () => resolve(true));
+        s.on('error', () => {});
+      });
+      assert.equal(closed, true);
+    } finally {
+      await p.close();
+      await app.close();
+    }
+  });
+
+  test('without --h2c the HTTP/2 preface on the plain listener is refused', async () => {
+    const p = await startProxy({ hosts: [], clusters: {} });
+    try {
+      const answer = await new Promise<string>((resolve) => {
+        const s = netConnect(p.port, '127.0.0.1', () => s.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+        let text = '';
+        s.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+        });
+        s.on('close', () => resolve(text));
+        s.on('error', () => resolve(text));
+      });
+      assert.match(answer, /^HTTP\/1\.1 400 /);
+    } finally {
+      await p.close();
     }
   });
 });
