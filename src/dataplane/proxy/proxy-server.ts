@@ -26,11 +26,10 @@ import type { DownstreamRequest, DownstreamResponse, Forwarder, ForwarderHost } 
 import { sendGrpcError } from './grpc-status.ts';
 import { H2Forwarder, isHttp2Endpoint } from './h2-forwarder.ts';
 import { type PlainConnectionOwner, sniffPlainConnection } from './h2c-sniff.ts';
-import { notFoundBody, sendLocal } from './local-response.ts';
+import { sendLocal } from './local-response.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
-import { isAcmeChallenge, redirectLocation } from './redirect.ts';
-import { addForwardingHeaders, scanRequestHeaders } from './request-headers.ts';
-import { isAcceptableRequestId, newRequestId } from './request-id.ts';
+import { newRequestId } from './request-id.ts';
+import { type RequestFacts, routeRequest } from './route-request.ts';
 import { StalledReaderSweep } from './stalled-reader-sweep.ts';
 import { UndiciForwarder } from './undici-forwarder.ts';
 import { TunnelRegistry } from './upgrade-tunnel.ts';
@@ -63,8 +62,6 @@ export interface ListenAddress {
   readonly host: string;
   readonly port: number;
 }
-
-const SLASH = 0x2f;
 
 /** Errors on a request or response stream are reported through other paths (close, handler); this keeps them from crashing the process. */
 function ignoreStreamError(): void {}
@@ -424,59 +421,25 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.counters.requests++;
     socket.on('error', ignoreSocketError);
     const tunnels = this.#tunnels;
-    const table = this.holder.current;
-    let requestId = '';
     try {
-      const scan = scanRequestHeaders(req.rawHeaders);
-      const clientId = scan.clientRequestId;
-      requestId = clientId !== undefined && isAcceptableRequestId(clientId) ? clientId : newRequestId();
       const check = checkWebSocketUpgrade(req.rawHeaders, req.method ?? '', req.httpVersion);
+      const decision = routeRequest(this.holder.current, factsOf(req, false), this.options);
       if (check.kind === 'reject') {
-        tunnels.refuse(socket, check.status, requestId, check.status === 426 ? SUPPORTED_VERSION_HEADERS : []);
-        return;
+        tunnels.refuse(socket, check.status, decision.requestId, check.status === 426 ? SUPPORTED_VERSION_HEADERS : []);
+      } else if (decision.kind === 'local') {
+        tunnels.refuse(socket, decision.status, decision.requestId, decision.headers ?? [], decision.body);
+      } else {
+        tunnels.open({
+          clientSocket: socket,
+          head,
+          endpoint: decision.endpoint,
+          method: req.method ?? 'GET',
+          target: req.url ?? '/',
+          headers: decision.headers,
+          requestId: decision.requestId,
+          hsts: decision.hsts,
+        });
       }
-      const url = req.url ?? '';
-      if (scan.duplicateHost || url.charCodeAt(0) !== SLASH) {
-        tunnels.refuse(socket, 400, requestId);
-        return;
-      }
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const tlsSocket = socket as Duplex & Partial<TLSSocket>;
-      const encrypted = tlsSocket.encrypted === true;
-      if (encrypted) {
-        const sni = tlsSocket.servername;
-        if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== table.virtualHostFor(scan.host)) {
-          tunnels.refuse(socket, 421, requestId);
-          return;
-        }
-      }
-      const match = table.match(scan.host, path);
-      if (match.kind === 'not-found') {
-        tunnels.refuse(socket, 404, requestId, [], notFoundBody(scan.host, path));
-        return;
-      }
-      if (!encrypted && match.target.httpsRedirect === true) {
-        const location = redirectLocation(scan.host, url, this.options.httpsRedirectPort);
-        if (location === undefined) tunnels.refuse(socket, 400, requestId);
-        else tunnels.refuse(socket, 308, requestId, ['location', location]);
-        return;
-      }
-      const hsts = encrypted && this.options.hsts !== null && table.tls.hasTls(scan.host) ? this.options.hsts : null;
-      const endpoint = match.cluster.balancer.pick();
-      if (endpoint === undefined) {
-        tunnels.refuse(socket, 503, requestId);
-        return;
-      }
-      const sock = req.socket;
-      addForwardingHeaders(scan.headers, {
-        proto: encrypted ? 'https' : 'http',
-        clientAddress: sock.remoteAddress ?? '',
-        host: scan.host,
-        listenerPort: String(sock.localPort ?? ''),
-        requestId,
-      });
-      tunnels.open({ clientSocket: socket, head, endpoint, method: req.method ?? 'GET', target: url, headers: scan.headers, requestId, hsts });
     } catch (err) {
       this.#logger.error('upgrade handling failed', { err });
       socket.destroy();
@@ -487,73 +450,31 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.counters.requests++;
     req.on('error', ignoreStreamError);
     res.on('error', ignoreStreamError);
-    // Captured once: a swap from here on changes nothing for this request.
-    const table = this.holder.current;
     let requestId = '';
     try {
       const http2 = req.httpVersionMajor === 2;
-      const scan = scanRequestHeaders(req.rawHeaders, http2);
-      const clientId = scan.clientRequestId;
-      requestId = clientId !== undefined && isAcceptableRequestId(clientId) ? clientId : newRequestId();
-      const url = req.url ?? '';
-      // Only origin-form targets for now: absolute-form (which must agree
-      // with Host) and asterisk-form arrive with the request canonicaliser.
-      if (scan.duplicateHost || url.charCodeAt(0) !== SLASH || (http2 && scan.host === '')) {
-        sendLocal(res, 400, requestId, true, this.counters);
+      // The table is captured inside: a swap from here on changes nothing for this request.
+      const decision = routeRequest(this.holder.current, factsOf(req, http2), this.options);
+      requestId = decision.requestId;
+      if (decision.kind === 'local') {
+        const close = decision.close || this.#closing;
+        if (decision.grpc) sendGrpcError(res, decision.status, requestId, this.counters, { closeConnection: close });
+        else sendLocal(res, decision.status, requestId, close, this.counters, decision.body, decision.headers);
         return;
       }
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const socket = req.socket as Socket & Partial<TLSSocket>;
-      const encrypted = socket.encrypted === true;
-      if (encrypted) {
-        // One tenant's certificate must never front another tenant's host:
-        // the SNI name and the request's host must select the same virtual host.
-        const sni = socket.servername;
-        if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== table.virtualHostFor(scan.host)) {
-          // Not translated for gRPC: 421 tells any HTTP/2 client to retry on a new connection.
-          sendLocal(res, 421, requestId, false, this.counters);
-          return;
-        }
-      }
-      const match = table.match(scan.host, path);
-      if (match.kind === 'not-found') {
-        this.#sendError(res, 404, requestId, scan.grpc, this.#closing, notFoundBody(scan.host, path));
-        return;
-      }
-      if (!encrypted && match.target.httpsRedirect === true && !isAcmeChallenge(path)) {
-        const location = redirectLocation(scan.host, url, this.options.httpsRedirectPort);
-        if (location === undefined) sendLocal(res, 400, requestId, true, this.counters);
-        else sendLocal(res, 308, requestId, this.#closing, this.counters, undefined, ['location', location]);
-        return;
-      }
-      const hsts = encrypted && this.options.hsts !== null && table.tls.hasTls(scan.host) ? this.options.hsts : null;
-      const endpoint = match.cluster.balancer.pick();
-      if (endpoint === undefined) {
-        if (scan.grpc) sendGrpcError(res, 503, requestId, this.counters, { closeConnection: this.#closing });
-        else sendLocal(res, 503, requestId, this.#closing, this.counters, undefined, hsts === null ? undefined : ['strict-transport-security', hsts]);
-        return;
-      }
-      addForwardingHeaders(scan.headers, {
-        proto: encrypted ? 'https' : 'http',
-        clientAddress: socket.remoteAddress ?? '',
-        host: scan.host,
-        listenerPort: String(socket.localPort ?? ''),
-        requestId,
-      });
-      const hasBody = http2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : scan.hasBody;
+      const endpoint = decision.endpoint;
       const forwarder: Forwarder = isHttp2Endpoint(endpoint) ? this.#http2Forwarder : this.#http1Forwarder;
       forwarder.forward({
         req,
         res,
         endpoint,
         method: req.method ?? 'GET',
-        target: url,
-        headers: scan.headers,
+        target: req.url ?? '/',
+        headers: decision.headers,
         requestId,
-        hasBody,
-        grpc: scan.grpc,
-        hsts,
+        hasBody: http2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : decision.hasBody,
+        grpc: decision.grpc,
+        hsts: decision.hsts,
       });
     } catch (err) {
       // A bug, not a client error; answer and keep serving.
@@ -561,6 +482,20 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       if (!res.headersSent) sendLocal(res, 502, requestId === '' ? newRequestId() : requestId, true, this.counters);
       else res.destroy();
     }
+  };
+}
+
+/** What routing needs from a node:http or node:http2 request (its socket is the TLS or TCP one). */
+function factsOf(req: DownstreamRequest, http2: boolean): RequestFacts {
+  const socket = req.socket as Socket & Partial<TLSSocket>;
+  return {
+    rawHeaders: req.rawHeaders,
+    http2,
+    target: req.url ?? '',
+    encrypted: socket.encrypted === true,
+    servername: socket.servername,
+    remoteAddress: socket.remoteAddress,
+    localPort: socket.localPort,
   };
 }
 
