@@ -48,6 +48,17 @@ export interface ProxyServerInit {
    * Required for listenTls().
    */
   readonly fallbackCertificate?: PemPair;
+  /**
+   * 48 bytes of TLS session ticket keys. Worker processes sharing a listener
+   * must share these, or a ticket issued by one worker cannot resume on
+   * another. Default: random per process.
+   */
+  readonly ticketKeys?: Buffer;
+}
+
+export interface ListenOptions {
+  /** SO_REUSEPORT: several processes bind the same address and the kernel spreads connections (Linux). */
+  readonly reusePort?: boolean;
 }
 
 export interface ProxyStats {
@@ -87,6 +98,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   /** Which certificate the TLS listener's own context (no SNI) holds: its id and fingerprint, '' for the fallback. */
   #defaultContextKey = '';
   readonly #fallbackCertificate: PemPair | undefined;
+  readonly #ticketKeys: Buffer | undefined;
   readonly #http1Forwarder: UndiciForwarder;
   readonly #http2Forwarder: H2Forwarder;
   /** Open WebSocket tunnels; they outlive table swaps and close only when their endpoint goes away. */
@@ -101,6 +113,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.options = { ...DEFAULT_PROXY_OPTIONS, ...init.options };
     this.holder = init.holder ?? new TableHolder(init.table ?? compile(EMPTY_MODEL, 0));
     this.#fallbackCertificate = init.fallbackCertificate;
+    this.#ticketKeys = init.ticketKeys;
     this.#http1Forwarder = new UndiciForwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
     this.#http2Forwarder = new H2Forwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
     this.#tunnels = new TunnelRegistry({
@@ -211,14 +224,14 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   }
 
   /** Plain HTTP listener (and h2c with prior knowledge when enabled). Port 0 picks a free port; the bound address is returned. */
-  listen(host: string, port: number): Promise<ListenAddress> {
-    if (!this.options.h2c) return listenOn(this.#server, host, port);
+  listen(host: string, port: number, opts: ListenOptions = {}): Promise<ListenAddress> {
+    if (!this.options.h2c) return listenOn(this.#server, host, port, opts);
     const front = createNetServer({ pauseOnConnect: true, noDelay: true }, this.#onPlainSocket);
     // As for the TLS HTTP/1.1 server: start the deadline tracking of a server that does not listen itself.
     this.#server.emit('listening');
     front.on('error', (err) => this.#logger.error('proxy server error', { err }));
     this.#plainFront = front;
-    return listenOn(front, host, port);
+    return listenOn(front, host, port, opts);
   }
 
   readonly #onPlainSocket = (socket: Socket): void => {
@@ -242,7 +255,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   }
 
   /** TLS listener (HTTPS and HTTP/2). Port 0 picks a free port; the bound address is returned. */
-  listenTls(host: string, port: number): Promise<ListenAddress> {
+  listenTls(host: string, port: number, opts: ListenOptions = {}): Promise<ListenAddress> {
     if (this.#fallbackCertificate === undefined) throw new Error('listenTls needs a fallbackCertificate');
     if (this.#tlsServer !== undefined) throw new Error('the TLS listener is already started');
     const contexts = new SecureContexts(this.#fallbackCertificate, this.#logger);
@@ -260,12 +273,13 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       minVersion: MIN_TLS_VERSION,
       handshakeTimeout: this.options.tlsHandshakeTimeoutMs,
       noDelay: true,
+      ...(this.#ticketKeys === undefined ? {} : { ticketKeys: this.#ticketKeys }),
     });
     server.on('secureConnection', this.#onSecureConnection);
     server.on('tlsClientError', ignoreSocketError);
     server.on('error', (err) => this.#logger.error('TLS listener error', { err }));
     this.#tlsServer = server;
-    return listenOn(server, host, port);
+    return listenOn(server, host, port, opts);
   }
 
   /** Atomically serve `table` from the next request on; nothing reloads, no connection drops. */
@@ -509,11 +523,11 @@ function onSessionTimeout(this: unknown, session?: ServerHttp2Session): void {
   session?.close();
 }
 
-function listenOn(server: Server | TlsServer | NetServer, host: string, port: number): Promise<ListenAddress> {
+function listenOn(server: Server | TlsServer | NetServer, host: string, port: number, opts: ListenOptions): Promise<ListenAddress> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort: opts.reusePort === true }, () => {
       server.removeListener('error', onError);
       const addr = server.address() as AddressInfo;
       resolve({ host: addr.address, port: addr.port });
