@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const HTTP_PORT = Number(process.env['MARTELLO_DEMO_PORT'] ?? 8080);
 const ADMIN_PORT = Number(process.env['MARTELLO_DEMO_ADMIN_PORT'] ?? 10254);
+const HTTPS_PORT = Number(process.env['MARTELLO_DEMO_HTTPS_PORT'] ?? 8443);
 
 const BACKENDS: Array<[name: string, port: number]> = [['foo (pod 1)', 18081], ['foo (pod 2)', 18082], ['bar', 18083], ['home', 18084]];
 
@@ -27,7 +28,7 @@ function startBackend(name: string, port: number): Promise<Server> {
 const servers = await Promise.all(BACKENDS.map(([name, port]) => startBackend(name, port)));
 const martello = spawn(join(root, 'bin', 'martello'), [
   'serve', '--manifests', join(root, 'examples'),
-  '--listen-http', `127.0.0.1:${HTTP_PORT}`, '--listen-https', '127.0.0.1:0', '--listen-admin', `127.0.0.1:${ADMIN_PORT}`,
+  '--listen-http', `127.0.0.1:${HTTP_PORT}`, '--listen-https', `127.0.0.1:${HTTPS_PORT}`, '--listen-admin', `127.0.0.1:${ADMIN_PORT}`,
 ], { stdio: ['ignore', 'inherit', 'inherit'] });
 
 const shutdown = (): void => {
@@ -51,6 +52,9 @@ Martello is routing on ${u} (admin on http://127.0.0.1:${ADMIN_PORT}). Try:
   curl -H 'Host: demo.example.com' ${u}/bar
   curl -H 'Host: demo.example.com' ${u}/           # Exact "/"
   curl -i -H 'Host: nobody.example.com' ${u}/      # no route: built-in 404
+  curl -k --http2 --resolve foo.example.com:${HTTPS_PORT}:127.0.0.1 https://foo.example.com:${HTTPS_PORT}/
+                                                   # HTTPS + HTTP/2 (-k: no Ingress here has a tls
+                                                   # section, so the generated default certificate serves)
   curl http://127.0.0.1:${ADMIN_PORT}/debug/config   # what Martello is serving
   ./bin/martello routes --manifests examples       # the same as a table
 
