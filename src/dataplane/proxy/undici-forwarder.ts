@@ -5,7 +5,7 @@
 // connection on any anomaly (parse error, early response, timeout, abort);
 // Martello never decides to reuse one itself.
 
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import type { Logger } from '../../shared/log.ts';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
 import { UpstreamRegistry } from '../runtime/upstream-registry.ts';
@@ -29,7 +29,7 @@ export class UndiciForwarder implements Forwarder {
       keepAliveMaxTimeout: options.upstreamIdleTimeoutMs,
     };
     this.#registry = new UpstreamRegistry<Pool>(
-      (endpoint: UpstreamEndpoint) => new Pool(endpoint.origin, endpoint.tls === null ? poolOptions : { ...poolOptions, connect: tlsConnectOptions(endpoint) }),
+      (endpoint: UpstreamEndpoint) => new Pool(endpoint.origin, endpoint.tls === null ? poolOptions : { ...poolOptions, connect: tlsConnector(endpoint, options.connectTimeoutMs) }),
       initialEndpoints,
       (err, key) => logger.warn('closing upstream pool failed', { endpoint: key, err }),
     );
@@ -53,6 +53,11 @@ export class UndiciForwarder implements Forwarder {
     pool.dispatch(
       {
         path: request.target,
+        // undici derives SNI from the Host header unless told otherwise, and
+        // drops pooled TLS connections whenever it changes. Every request to
+        // an endpoint carries the same placeholder; tlsConnector decides the
+        // real SNI from the cluster's settings.
+        ...(endpoint.tls === null ? {} : { servername: UPSTREAM_SERVERNAME_PLACEHOLDER }),
         method: request.method,
         headers: request.headers,
         body: request.hasBody ? req : null,
@@ -71,19 +76,23 @@ export class UndiciForwarder implements Forwarder {
   }
 }
 
+const UPSTREAM_SERVERNAME_PLACEHOLDER = 'martello.upstream';
+
 /**
  * HTTPS endpoints: encryption always; verification only when the cluster
- * asks for it (ingress-nginx's proxy-ssl-verify is off by default). Endpoints
- * are IP addresses, so SNI is sent only when a server name is configured.
+ * asks for it (ingress-nginx's proxy-ssl-verify is off by default), against
+ * its CA and server name. SNI is the configured server name or none: the
+ * endpoint is an IP address, and the client's Host must not leak into the
+ * upstream handshake (nor decide what name is verified).
  */
-function tlsConnectOptions(endpoint: UpstreamEndpoint): Pool.Options['connect'] {
+function tlsConnector(endpoint: UpstreamEndpoint, timeout: number): buildConnector.connector {
   const tls = endpoint.tls!;
-  // No `timeout` key here: undici spreads these options over its own, so
-  // even an undefined one would replace the pool's connect timeout.
-  return {
+  const base = buildConnector({
+    timeout,
     rejectUnauthorized: tls.verify,
     ...(tls.caPem === null ? {} : { ca: tls.caPem }),
-    ...(tls.serverName === null ? {} : { servername: tls.serverName }),
     ALPNProtocols: ['http/1.1'],
-  };
+  });
+  const servername = tls.serverName ?? undefined;
+  return (opts, callback) => base({ ...opts, servername }, callback);
 }
