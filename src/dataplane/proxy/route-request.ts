@@ -60,6 +60,11 @@ export interface ForwardDecision {
   readonly hsts: string | null;
   /** The request's authority (Host or :authority). */
   readonly host: string;
+  /**
+   * The request target to send upstream (path and query). Always use this,
+   * not the target as received: it is the form the route was matched on.
+   */
+  readonly target: string;
 }
 
 export type RouteDecision = LocalAnswer | ForwardDecision;
@@ -109,5 +114,5 @@ export function routeRequest(table: RouteTable, facts: RequestFacts, settings: R
     listenerPort: facts.localPort === undefined ? '' : String(facts.localPort),
     requestId,
   });
-  return { kind: 'forward', requestId, endpoint, headers: scan.headers, hasBody: scan.hasBody, grpc, hsts, host: scan.host };
+  return { kind: 'forward', requestId, endpoint, headers: scan.headers, hasBody: scan.hasBody, grpc, hsts, host: scan.host, target: url };
 }
