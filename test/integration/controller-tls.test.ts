@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { startTestApiServer, type TestApiServer } from '../kube-apiserver/index.ts';
 import { startEchoBackend, type EchoBackend } from '../support/echo-backend.ts';
+import { eventually } from '../support/eventually.ts';
 import { startController, type MartelloProcess } from '../support/martello-process.ts';
 import { createTestCa, type TestCa, tlsSecretObject } from '../support/pki.ts';
 
@@ -33,15 +34,6 @@ function servedFingerprint(port: number, servername?: string): Promise<string> {
 
 const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
-async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`not within ${deadlineMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('martello controller: TLS from Secrets through the API', () => {
   let api: TestApiServer;

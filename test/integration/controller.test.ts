@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startTestApiServer, type TestApiServer } from '../kube-apiserver/index.ts';
 import { startEchoBackend, type EchoBackend, type EchoReply } from '../support/echo-backend.ts';
+import { eventually } from '../support/eventually.ts';
 import { startController, type MartelloProcess } from '../support/martello-process.ts';
 
 type Obj = Record<string, unknown>;
@@ -26,16 +27,6 @@ const slice = (svc: string, port: number): Obj => ({
   addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }], ports: [{ name: '', port, protocol: 'TCP' }],
 });
 
-/** Polls `check` until it returns a value other than undefined; fails after the deadline with `what`. */
-async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, deadlineMs = 15_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`not within ${deadlineMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function get(port: number, host: string): Promise<{ status: number; body: string }> {
   const res = await request(`http://127.0.0.1:${port}/x`, { headers: { host } });

@@ -27,21 +27,13 @@ import {
   status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { jsonMethod, type Msg } from '../support/grpc-json.ts';
 import { serviceYaml } from '../support/manifests.ts';
 import { startMartello, type MartelloProcess } from '../support/martello-process.ts';
 import { createTestCa, tlsSecretManifest } from '../support/pki.ts';
 
-interface Msg {
-  text?: string;
-  n?: number;
-}
-
-const toJson = (v: Msg): Buffer => Buffer.from(JSON.stringify(v));
-const fromJson = (b: Buffer): Msg => JSON.parse(b.toString()) as Msg;
-
-function method(name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Msg, Msg> {
-  return { path: `/martello.it.Echo/${name}`, requestStream, responseStream, requestSerialize: toJson, requestDeserialize: fromJson, responseSerialize: toJson, responseDeserialize: fromJson };
-}
+const method = (name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Msg, Msg> =>
+  jsonMethod('martello.it.Echo', name, requestStream, responseStream);
 
 const SERVICE = {
   Unary: method('Unary', false, false),

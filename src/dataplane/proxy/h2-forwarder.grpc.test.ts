@@ -31,29 +31,13 @@ import {
   status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { jsonMethod, type Msg } from '../../../test/support/grpc-json.ts';
 import { toUpstreamEndpoint } from '../compile/cluster.ts';
 import { grpcMessageForHttpStatus } from './grpc-status.ts';
 import { type H2Front, startH2Front } from './test-support/h2-front.ts';
 
-interface Msg {
-  text?: string;
-  n?: number;
-}
-
-const toJson = (v: Msg): Buffer => Buffer.from(JSON.stringify(v));
-const fromJson = (b: Buffer): Msg => JSON.parse(b.toString()) as Msg;
-
-function method(name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Msg, Msg> {
-  return {
-    path: `/martello.test.Echo/${name}`,
-    requestStream,
-    responseStream,
-    requestSerialize: toJson,
-    requestDeserialize: fromJson,
-    responseSerialize: toJson,
-    responseDeserialize: fromJson,
-  };
-}
+const method = (name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Msg, Msg> =>
+  jsonMethod('martello.test.Echo', name, requestStream, responseStream);
 
 const SERVICE = {
   Unary: method('Unary', false, false),
