@@ -27,7 +27,6 @@ const slice = (svc: string, port: number): Obj => ({
   addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }], ports: [{ name: '', port, protocol: 'TCP' }],
 });
 
-
 async function get(port: number, host: string): Promise<{ status: number; body: string }> {
   const res = await request(`http://127.0.0.1:${port}/x`, { headers: { host } });
   return { status: res.statusCode, body: await res.body.text() };
