@@ -9,10 +9,12 @@ import type { Logger } from '../shared/log.ts';
 export interface AdminView {
   /** Ready once the first complete configuration serves traffic. */
   ready(): boolean;
-  /** Prometheus text exposition format. */
-  metrics(): string;
-  /** JSON-serialisable view of generation, routes, endpoints and problems. */
+  /** Prometheus text exposition format (asynchronous when worker processes are asked for their counters). */
+  metrics(): string | Promise<string>;
+  /** JSON-serialisable view of generation, routes, endpoints, problems and workers. */
   debugConfig(): unknown;
+  /** GET /debug/explain?url=...: what the running configuration does with that request (docs/explain.md). */
+  explain(query: URLSearchParams): { status: number; body: unknown };
 }
 
 export class AdminServer {
@@ -23,7 +25,7 @@ export class AdminServer {
   constructor(view: AdminView, logger: Logger) {
     this.#view = view;
     this.#logger = logger;
-    this.#server = createServer({ requireHostHeader: false }, (req, res) => this.#handle(req, res));
+    this.#server = createServer({ requireHostHeader: false }, (req, res) => void this.#handle(req, res));
     this.#server.on('clientError', (_err, socket) => socket.destroy());
   }
 
@@ -42,7 +44,7 @@ export class AdminServer {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.on('error', () => {});
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     const path = (req.url ?? '/').split('?')[0];
@@ -53,11 +55,15 @@ export class AdminServer {
         case '/readyz':
           return this.#view.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
         case '/metrics':
-          return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.#view.metrics());
+          return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await this.#view.metrics());
         case '/debug/config':
-          return send(res, 200, 'application/json', JSON.stringify(this.#view.debugConfig(), null, 2) + '\n');
+          return send(res, 200, 'application/json', JSON.stringify(await this.#view.debugConfig(), null, 2) + '\n');
+        case '/debug/explain': {
+          const answer = this.#view.explain(new URL(req.url ?? '/', 'http://admin').searchParams);
+          return send(res, answer.status, 'application/json', JSON.stringify(answer.body, null, 2) + '\n');
+        }
         default:
-          return send(res, 404, 'text/plain', 'not found: try /healthz, /readyz, /metrics, /debug/config\n');
+          return send(res, 404, 'text/plain', 'not found: try /healthz, /readyz, /metrics, /debug/config, /debug/explain?url=...\n');
       }
     } catch (err) {
       this.#logger.error('admin request failed', { path, err });

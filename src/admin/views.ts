@@ -33,7 +33,15 @@ export function buildDebugConfig(state: ReconcileState): unknown {
   };
 }
 
-export function buildMetrics(state: ReconcileState, proxy: ProxyCounters): string {
+/** One data-plane process as the metrics show it (in-process mode: one, this process). */
+export interface WorkerGauges {
+  readonly worker: number;
+  readonly state: string;
+  readonly generation: number;
+  readonly restarts: number;
+}
+
+export function buildMetrics(state: ReconcileState, proxy: ProxyCounters, workers: readonly WorkerGauges[] = []): string {
   const lines: string[] = [];
   const metric = (name: string, type: string, help: string, samples: Array<[labels: string, value: number]>): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -50,5 +58,14 @@ export function buildMetrics(state: ReconcileState, proxy: ProxyCounters): strin
   metric('martello_http_responses_total', 'counter', 'HTTP responses sent by the proxy, by status class.',
     Object.entries(proxy.responsesByClass).map(([cls, n]) => [`{code="${cls}"}`, n]));
   metric('martello_http_connections_active', 'gauge', 'Client connections currently open.', [['', proxy.activeConnections]]);
+  if (workers.length > 0) {
+    // Requests and connections above are summed over the workers; these say which worker is where.
+    metric('martello_worker_up', 'gauge', 'Whether each data-plane worker is listening (1) or starting, draining or down (0).',
+      workers.map((w) => [`{worker="${w.worker}"}`, w.state === 'listening' ? 1 : 0]));
+    metric('martello_worker_config_generation', 'gauge', 'Generation of the routing configuration each worker acknowledged.',
+      workers.map((w) => [`{worker="${w.worker}"}`, w.generation]));
+    metric('martello_worker_restarts_total', 'counter', 'Times each worker was replaced after exiting unexpectedly.',
+      workers.map((w) => [`{worker="${w.worker}"}`, w.restarts]));
+  }
   return lines.join('\n') + '\n';
 }

@@ -1,8 +1,10 @@
 // Entry point of `bin/martello`: dispatches to a subcommand and turns
 // usage mistakes into a message and exit code 2 instead of a stack trace.
 
+import { runBackends } from './commands/backends.ts';
 import { runCheck } from './commands/check.ts';
 import { runController } from './commands/controller.ts';
+import { runExplain } from './commands/explain.ts';
 import { runRoutes } from './commands/routes.ts';
 import { runServe } from './commands/serve.ts';
 import { UsageError } from './listen-address.ts';
@@ -15,7 +17,11 @@ Commands:
   serve --manifests DIR   route traffic from a directory of Kubernetes manifests (watched for changes)
   controller              run inside a Kubernetes cluster (not available yet in this version)
   check --manifests DIR   validate manifests and print every problem with its location
-  routes --manifests DIR  print the effective host/path → service → endpoints table
+  routes --manifests DIR  print the effective host/path → service → endpoints table (or --kubeconfig FILE)
+  backends --manifests DIR
+                          print every backend cluster: protocol, balancing, endpoints and their conditions
+  explain URL --manifests DIR
+                          explain what happens to one request and why (or --kubeconfig FILE, --admin URL)
   version                 print the version
 
 Run 'martello <command> --help' for the options of a command.
@@ -28,6 +34,8 @@ const COMMANDS: Record<string, Command> = {
   controller: runController,
   check: runCheck,
   routes: runRoutes,
+  backends: runBackends,
+  explain: runExplain,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -59,5 +67,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const VERSION = '0.1.0';
+
+// `martello routes | head`: a reader that stops reading ends the output quietly, as for any Unix tool.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
 
 process.exitCode = await main(process.argv.slice(2));

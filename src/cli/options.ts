@@ -1,9 +1,12 @@
 // Command-line flags shared by the subcommands, parsed with node:util's
 // parseArgs in strict mode (unknown flags are errors, not ignored).
 
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ProxyOptions } from '../dataplane/proxy/options.ts';
+import type { LoadBalancingPolicy } from '../model/model.ts';
 import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions } from '../translate/options.ts';
+import { LOAD_BALANCE_VALUES, policyOfLoadBalance } from '../translate/passes/balancing-settings.ts';
 import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
 
 type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean };
@@ -12,15 +15,18 @@ export const CLASS_FLAGS = {
   'controller-class': { type: 'string', default: DEFAULT_CONTROLLER_CLASS },
   'ingress-class': { type: 'string', default: DEFAULT_INGRESS_CLASS },
   'watch-ingress-without-class': { type: 'boolean' },
+  /** Balancing of clusters whose Ingress sets no load-balance annotation (docs/load-balancing.md). */
+  'load-balance': { type: 'string', default: 'round_robin' },
 } as const satisfies Record<string, FlagSpec>;
 
 export const LISTEN_FLAGS = {
   'listen-http': { type: 'string', default: '0.0.0.0:8080' },
   'listen-https': { type: 'string', default: '0.0.0.0:8443' },
   'listen-admin': { type: 'string', default: '127.0.0.1:10254' },
-  workers: { type: 'string', default: '1' },
+  workers: { type: 'string' },
   'default-ssl-certificate': { type: 'string' },
   'log-level': { type: 'string', default: 'info' },
+  'http1-engine': { type: 'string' },
 } as const satisfies Record<string, FlagSpec>;
 
 /** TLS and protocol behaviour, named after ingress-nginx's ConfigMap keys. */
@@ -44,9 +50,14 @@ export const TLS_HELP = `  --default-ssl-certificate NS/NAME    kubernetes.io/tl
   --[no-]hsts-include-subdomains   (default: yes)
   --[no-]hsts-preload              (default: no)
   --h2c                            accept HTTP/2 with prior knowledge on the plain listener (default: no)
+  --load-balance round_robin|least_request|ewma
+                                   balancing for Ingresses without a load-balance annotation (default round_robin)
+  --http1-engine martello|node     who serves HTTP/1.1 clients and upstreams: Martello's own engine on raw
+                                   sockets, or node:http with undici (default: martello)
 `;
 
 type TlsFlagValues = {
+  'http1-engine'?: string;
   'ssl-redirect'?: boolean;
   'https-redirect-port'?: string;
   hsts?: boolean;
@@ -70,7 +81,11 @@ export function proxyOptionsFrom(values: TlsFlagValues): Partial<ProxyOptions> {
     if (values['hsts-include-subdomains'] !== false) hsts += '; includeSubDomains';
     if (values['hsts-preload'] === true) hsts += '; preload';
   }
-  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true };
+  const engine = values['http1-engine'];
+  if (engine !== undefined && engine !== 'node' && engine !== 'martello') {
+    throw new UsageError(`--http1-engine: expected node or martello, got "${engine}"`);
+  }
+  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true, ...(engine === undefined ? {} : { engine }) };
 }
 
 /** "namespace/name" of --default-ssl-certificate, validated. */
@@ -99,11 +114,14 @@ export function translateOptionsFrom(
     'watch-ingress-without-class'?: boolean;
     'ssl-redirect'?: boolean;
     'default-ssl-certificate'?: string;
+    'load-balance'?: string;
   },
   mode: { standalone: boolean },
 ): TranslateOptions {
   const defaultCertificate = defaultCertificateFrom(values['default-ssl-certificate']);
+  const loadBalancing = loadBalancingFrom(values['load-balance']);
   return {
+    ...(loadBalancing.kind === 'round-robin' ? {} : { loadBalancing }),
     sslRedirect: values['ssl-redirect'] !== false,
     ...(defaultCertificate === undefined ? {} : { defaultCertificate }),
     controllerClass: values['controller-class'] ?? DEFAULT_CONTROLLER_CLASS,
@@ -115,6 +133,14 @@ export function translateOptionsFrom(
   };
 }
 
+/** --load-balance: the values of the load-balance annotation. */
+export function loadBalancingFrom(value: string | undefined): LoadBalancingPolicy {
+  const v = value ?? 'round_robin';
+  const known = LOAD_BALANCE_VALUES.find((x) => x === v);
+  if (known === undefined) throw new UsageError(`--load-balance: expected ${LOAD_BALANCE_VALUES.join(', ')}, got "${v}"`);
+  return policyOfLoadBalance(known);
+}
+
 export interface ListenFlags {
   readonly http: ListenAddress;
   readonly https: ListenAddress;
@@ -123,15 +149,26 @@ export interface ListenFlags {
 }
 
 export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string }): ListenFlags {
-  const workers = Number(values.workers ?? '1');
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers: expected a positive integer, got "${values.workers}"`);
-  if (workers !== 1) throw new UsageError('--workers: only 1 is supported in this version (one process serves all traffic); multi-worker mode comes with the speed work');
+  const workers = workersFrom(values.workers);
   return {
     http: parseListenAddress('--listen-http', values['listen-http'] ?? '0.0.0.0:8080'),
     https: parseListenAddress('--listen-https', values['listen-https'] ?? '0.0.0.0:8443'),
     admin: parseListenAddress('--listen-admin', values['listen-admin'] ?? '127.0.0.1:10254'),
     workers,
   };
+}
+
+/** Upper bound for --workers: far above any useful value, low enough to stop a typo forking thousands of processes. */
+export const MAX_WORKERS = 1024;
+
+/** --workers N: data-plane processes; default one per CPU this process may run on. 1 serves in this process, without forking. */
+export function workersFrom(value: string | undefined): number {
+  if (value === undefined) return availableParallelism();
+  const workers = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new UsageError(`--workers: expected a number of processes from 1 to ${MAX_WORKERS}, got "${value}"`);
+  }
+  return workers;
 }
 
 export function requireManifests(values: { manifests?: string }): string {

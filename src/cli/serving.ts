@@ -1,18 +1,21 @@
 // The composition root shared by `serve` (manifests) and `controller`
-// (Kubernetes): sources → reconcile loop → compile → proxy swap, plus the
-// admin listener and signal handling. Only this layer knows both planes.
+// (Kubernetes): sources → reconcile loop → data plane (compile → proxy swap,
+// in this process or in worker processes, see workers/), plus the admin
+// listener and signal handling. Only this layer knows both planes.
 
 import { AdminServer } from '../admin/admin-server.ts';
 import { buildDebugConfig, buildMetrics } from '../admin/views.ts';
-import { ReconcileLoop, type ModelUpdate, type ReconcileState } from '../controlplane/reconcile-loop.ts';
+import { ReconcileLoop, type ReconcileState } from '../controlplane/reconcile-loop.ts';
 import type { Source } from '../controlplane/sources/source.ts';
-import { compile } from '../dataplane/compile/route-table.ts';
 import type { ProxyOptions } from '../dataplane/proxy/options.ts';
-import { ProxyServer } from '../dataplane/proxy/proxy-server.ts';
-import type { Logger } from '../shared/log.ts';
+import { answerExplainQuery } from '../explain/http-query.ts';
+import type { Ingress } from '../k8s/objects.ts';
+import { EMPTY_MODEL } from '../model/model.ts';
+import type { Logger, LogLevel } from '../shared/log.ts';
 import { generateDefaultCertificate } from '../shared/pki/default-certificate.ts';
 import type { TranslateOptions } from '../translate/options.ts';
 import type { ListenFlags } from './options.ts';
+import { createDataPlane } from './workers/data-plane.ts';
 
 export interface ServingOptions {
   readonly sources: readonly Source[];
@@ -20,6 +23,8 @@ export interface ServingOptions {
   readonly listen: ListenFlags;
   readonly proxyOptions?: Partial<ProxyOptions>;
   readonly logger: Logger;
+  /** The level of `logger`, for worker processes (default info). */
+  readonly logLevel?: LogLevel;
   /** Extra fields for /debug/config (e.g. Kubernetes connection health). */
   readonly debugExtras?: () => Record<string, unknown>;
   /** Called after every rebuild (status writing, events). */
@@ -33,46 +38,59 @@ export interface ServingOptions {
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runServing(opts: ServingOptions): Promise<number> {
   const { logger, listen } = opts;
-  // Served when no configured certificate applies; a fresh key per process,
-  // never written anywhere.
+  // Served when no configured certificate applies; a fresh key per start,
+  // never written anywhere (worker processes get it over IPC and share it).
   const fallbackCertificate = generateDefaultCertificate();
-  const proxy = new ProxyServer({ logger: logger.child({ component: 'proxy' }), options: opts.proxyOptions, fallbackCertificate });
+  // --workers 1: the proxy runs here; N > 1: N worker processes share the listeners.
+  const dataPlane = createDataPlane({ listen, proxyOptions: opts.proxyOptions ?? {}, fallbackCertificate, logger, logLevel: opts.logLevel ?? 'info' });
   let serving = false;
   let shuttingDown = false;
-  const apply = (update: ModelUpdate): void => {
-    proxy.swap(compile(update.model, update.generation));
-  };
   const loop: ReconcileLoop = new ReconcileLoop({
     sources: opts.sources,
     translateOptions: opts.translateOptions,
     logger: logger.child({ component: 'reconcile' }),
-    apply,
+    apply: (update) => dataPlane.apply(update),
     onRebuild: opts.onRebuild === undefined ? undefined : (state) => opts.onRebuild?.(state, loop),
   });
   const admin = new AdminServer({
-    ready: () => serving && !shuttingDown,
-    metrics: () => buildMetrics(loop.state, proxy.stats()),
-    debugConfig: () => ({ ...(buildDebugConfig(loop.state) as object), ...opts.debugExtras?.() }),
+    // With workers: every live worker must have acknowledged the current generation.
+    ready: () => serving && !shuttingDown && dataPlane.ready(loop.state.generation),
+    metrics: async () => {
+      const snap = await dataPlane.snapshot(() => loop.state.generation);
+      return buildMetrics(loop.state, snap.totals, snap.workers);
+    },
+    debugConfig: async () => {
+      const snap = await dataPlane.snapshot(() => loop.state.generation);
+      return { ...(buildDebugConfig(loop.state) as object), workers: snap.workers, ...opts.debugExtras?.() };
+    },
+    explain: (query) => answerExplainQuery(query, {
+      model: loop.state.model ?? EMPTY_MODEL,
+      generation: loop.state.generation,
+      statuses: loop.state.statuses,
+      diagnostics: loop.state.diagnostics,
+      ingresses: loop.objects().filter((o): o is Ingress => o.kind === 'Ingress'),
+      ...(opts.proxyOptions === undefined ? {} : { settings: opts.proxyOptions }),
+    }),
   }, logger.child({ component: 'admin' }));
 
   try {
     const adminAddress = await admin.listen(listen.admin.host, listen.admin.port);
     logger.info('listening', { listener: 'admin', address: adminAddress.address, port: adminAddress.port });
     await loop.start();
-    const httpAddress = await proxy.listen(listen.http.host, listen.http.port);
-    logger.info('listening', { listener: 'http', address: httpAddress.host, port: httpAddress.port });
-    const httpsAddress = await proxy.listenTls(listen.https.host, listen.https.port);
-    logger.info('listening', { listener: 'https', address: httpsAddress.host, port: httpsAddress.port, alpn: ['h2', 'http/1.1'] });
+    if (listen.workers > 1) logger.info('starting worker processes', { workers: listen.workers });
+    const bound = await dataPlane.start();
+    logger.info('listening', { listener: 'http', address: bound.http.host, port: bound.http.port });
+    logger.info('listening', { listener: 'https', address: bound.https.host, port: bound.https.port, alpn: ['h2', 'http/1.1'] });
     if (opts.translateOptions.defaultCertificate === undefined) {
       logger.info('no --default-ssl-certificate: unmatched TLS names get a self-signed certificate generated at start-up', { subject: 'CN=Martello Default Certificate' });
     }
   } catch (err) {
     // Nothing may keep the process alive after a failed start: close what did start.
-    await Promise.allSettled([loop.stop(), proxy.close(), admin.close()]);
+    await Promise.allSettled([loop.stop(), dataPlane.close(), admin.close()]);
     throw err;
   }
   serving = true;
-  logger.info('ready', { generation: loop.state.generation });
+  logger.info('ready', { generation: loop.state.generation, workers: listen.workers });
   await opts.onReady?.(loop);
 
   await new Promise<void>((resolve) => {
@@ -87,7 +105,8 @@ export async function runServing(opts: ServingOptions): Promise<number> {
   });
   await opts.onStop?.();
   await loop.stop();
-  await proxy.close();
+  // Workers (or the in-process proxy) finish their in-flight requests first.
+  await dataPlane.close();
   await admin.close();
   logger.info('stopped');
   return 0;

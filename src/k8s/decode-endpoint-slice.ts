@@ -1,6 +1,6 @@
 // discovery.k8s.io/v1 EndpointSlice: the Pod addresses behind a Service.
 
-import type { Endpoint, EndpointPort, EndpointSlice } from './objects.ts';
+import type { Endpoint, EndpointHints, EndpointPort, EndpointSlice } from './objects.ts';
 import {
   checkFormat,
   checkPort,
@@ -15,6 +15,7 @@ import {
   optInteger,
   optObject,
   optString,
+  reqString,
   stringList,
   type JsonObject,
   type Problems,
@@ -22,7 +23,7 @@ import {
 import { decodeMeta } from './decode-meta.ts';
 import { PROTOCOLS } from './decode-service.ts';
 import { isIPv4, isIPv6 } from './ip-literal.ts';
-import { dns1123LabelProblem, dns1123SubdomainProblem, qualifiedNameProblem } from './validate-names.ts';
+import { dns1123LabelProblem, dns1123SubdomainProblem, labelValueProblem, qualifiedNameProblem } from './validate-names.ts';
 
 type AddressType = EndpointSlice['addressType'];
 const ADDRESS_TYPES: readonly AddressType[] = ['IPv4', 'IPv6', 'FQDN'];
@@ -61,7 +62,39 @@ function decodeEndpoint(p: Problems, raw: JsonObject, path: string, addressType:
     },
     nodeName,
     zone: optString(p, raw, 'zone', path) || undefined,
+    ...decodeHints(p, raw, path),
   };
+}
+
+/** The API server allows at most 8 zone hints per endpoint. */
+const MAX_ZONE_HINTS = 8;
+
+/**
+ * `hints.forZones[].name`, validated as the API server does (label values,
+ * no duplicates, at most 8). `hints.forNodes` is not read: Martello does not
+ * know which node it runs on, only (optionally) its zone.
+ */
+function decodeHints(p: Problems, raw: JsonObject, path: string): { hints?: EndpointHints } {
+  const hints = optObject(p, raw, 'hints', path);
+  if (hints === undefined) return {};
+  const hintsPath = fieldPath(path, 'hints');
+  const zonesPath = fieldPath(hintsPath, 'forZones');
+  const forZones = list(p, hints, 'forZones', hintsPath, (v, itemPath) => {
+    const zone = itemObject(p, v, itemPath);
+    if (zone === MISSING) return undefined;
+    const name = reqString(p, zone, 'name', itemPath);
+    checkFormat(p, fieldPath(itemPath, 'name'), name, labelValueProblem);
+    return name;
+  });
+  if (forZones.length > MAX_ZONE_HINTS) {
+    p.add(zonesPath, 'field-too-many', `Too many: ${forZones.length}: must have at most ${MAX_ZONE_HINTS} items`);
+  }
+  const seen = new Set<string>();
+  forZones.forEach((name, i) => {
+    if (seen.has(name)) p.add(fieldPath(indexPath(zonesPath, i), 'name'), 'field-duplicate', `Duplicate value: ${JSON.stringify(name)}`);
+    seen.add(name);
+  });
+  return { hints: { forZones } };
 }
 
 function addressProblem(address: string, addressType: AddressType): string | undefined {

@@ -177,6 +177,22 @@ describe('decodeObject: valid objects get their defaults', () => {
     assert.deepEqual(slice.ports, [{ name: '', port: 8080, protocol: 'TCP', appProtocol: undefined }]);
   });
 
+  test('EndpointSlice zone hints', () => {
+    const slice = okObject<EndpointSlice>({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['10.0.0.1'], zone: 'zone-a', hints: { forZones: [{ name: 'zone-a' }, { name: 'zone-b' }] } },
+        { addresses: ['10.0.0.2'], zone: 'zone-b' },
+      ],
+      ports: [{ port: 8080 }],
+    });
+    assert.deepEqual(slice.endpoints[0]?.hints, { forZones: ['zone-a', 'zone-b'] });
+    assert.equal(slice.endpoints[1]?.hints, undefined);
+  });
+
   test('Secret decodes base64 data and merges stringData over it', () => {
     const secret = okObject<Secret>({
       apiVersion: 'v1',
@@ -318,6 +334,11 @@ const badCases: BadCase[] = [
   { name: 'IPv6 two ::', raw: slice({ addressType: 'IPv6', endpoints: [{ addresses: ['1::2::3'] }] }), expect: [['endpoints[0].addresses[0]', 'field-invalid']] },
   { name: 'IPv6 with zone', raw: slice({ addressType: 'IPv6', endpoints: [{ addresses: ['fe80::1%eth0'] }] }), expect: [['endpoints[0].addresses[0]', 'field-invalid']] },
   { name: 'condition not a boolean', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: 'true' } }] }), expect: [['endpoints[0].conditions.ready', 'field-invalid-type']] },
+  { name: 'zone hint without name', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], hints: { forZones: [{}] } }] }), expect: [['endpoints[0].hints.forZones[0].name', 'field-required']] },
+  { name: 'zone hint not a label value', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], hints: { forZones: [{ name: 'a b' }] } }] }), expect: [['endpoints[0].hints.forZones[0].name', 'field-invalid']] },
+  { name: 'zone hint duplicate', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], hints: { forZones: [{ name: 'a' }, { name: 'a' }] } }] }), expect: [['endpoints[0].hints.forZones[1].name', 'field-duplicate']] },
+  { name: 'zone hints over 8', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], hints: { forZones: Array.from({ length: 9 }, (_, i) => ({ name: `z${i}` })) } }] }), expect: [['endpoints[0].hints.forZones', 'field-too-many']] },
+  { name: 'zone hints not a list', raw: slice({ endpoints: [{ addresses: ['10.0.0.1'], hints: { forZones: 'a' } }] }), expect: [['endpoints[0].hints.forZones', 'field-invalid-type']] },
   { name: 'slice port out of range', raw: slice({ ports: [{ port: 0 }] }), expect: [['ports[0].port', 'field-invalid']] },
   { name: 'slice duplicate port names', raw: slice({ ports: [{ name: 'http', port: 80 }, { name: 'http', port: 81 }] }), expect: [['ports[1].name', 'field-duplicate']] },
   // Secret

@@ -155,6 +155,12 @@ export interface Endpoint {
   readonly conditions: EndpointConditions;
   readonly nodeName: string | undefined;
   readonly zone: string | undefined;
+  /** Topology Aware Routing: the zones whose consumers should use this endpoint (`hints.forZones[].name`). */
+  readonly hints?: EndpointHints;
+}
+
+export interface EndpointHints {
+  readonly forZones: readonly string[];
 }
 
 export interface EndpointPort {

@@ -110,7 +110,64 @@ export interface Cluster {
   readonly endpoints: readonly EndpointAddress[];
   /** Why there are no endpoints (e.g. "service-not-found"); undefined when endpoints exist. */
   readonly problem?: string;
+  /** How requests are spread over the endpoints; absent: weighted round-robin. See docs/load-balancing.md. */
+  readonly loadBalancing?: LoadBalancingPolicy;
+  /** Session affinity (sticky sessions); absent: none. */
+  readonly affinity?: AffinityPolicy;
 }
+
+/**
+ * - round-robin: weighted round-robin (smooth: equal weights give plain rotation).
+ * - least-request: power of `choices` random choices, the one with fewer requests in flight wins.
+ * - peak-ewma: the endpoint with the lowest (peak-sensitive, exponentially
+ *   decayed) latency × (requests in flight + 1), among two random choices.
+ * - hash: consistent hashing of a request key over a Maglev table or a ring;
+ *   requests without the key are spread round-robin.
+ */
+export type LoadBalancingPolicy =
+  | { readonly kind: 'round-robin' }
+  | { readonly kind: 'least-request'; readonly choices: 2 }
+  | { readonly kind: 'peak-ewma'; readonly decayMs: number }
+  | { readonly kind: 'hash'; readonly key: HashKey; readonly table: HashTableKind };
+
+export type HashTableKind = 'maglev' | 'ring';
+
+/**
+ * What a hash balancer hashes: a request header (name lowercase), a cookie
+ * (name as sent, case-sensitive), the client's IP address, or the request
+ * URI (path and query as received).
+ */
+export type HashKey =
+  | { readonly source: 'header'; readonly name: string }
+  | { readonly source: 'cookie'; readonly name: string }
+  | { readonly source: 'client-ip' }
+  | { readonly source: 'uri' };
+
+/**
+ * Cookie-based session affinity. The cookie value identifies the session
+ * without naming an address (see docs/load-balancing.md):
+ * - balanced: the value is a session key hashed over the current endpoints,
+ *   so scaling up moves about 1/n of sessions to new endpoints;
+ * - persistent: the value identifies one endpoint, kept as long as it exists.
+ */
+export interface CookieAffinity {
+  readonly kind: 'cookie';
+  readonly mode: 'balanced' | 'persistent';
+  /** A cookie-name token (RFC 6265); default "INGRESSCOOKIE". */
+  readonly name: string;
+  /** Path attribute; absent: "/". */
+  readonly path?: string;
+  readonly domain?: string;
+  readonly sameSite?: 'Strict' | 'Lax' | 'None';
+  /** Always send Secure (it is sent anyway on HTTPS requests). */
+  readonly secure?: true;
+  readonly maxAgeSeconds?: number;
+  readonly expiresSeconds?: number;
+  /** After a failed attempt, re-point the cookie at the endpoint that served the retry. */
+  readonly changeOnFailure: boolean;
+}
+
+export type AffinityPolicy = CookieAffinity;
 
 /**
  * How Martello talks to the endpoints: HTTP/1.1 in clear ("http1", the
@@ -132,6 +189,16 @@ export interface EndpointAddress {
   /** IPv4 or IPv6 literal (no brackets). */
   readonly address: string;
   readonly port: number;
+  /**
+   * Relative share of requests, a positive integer; absent: 1. Kubernetes
+   * has no per-endpoint weight (EndpointSlices carry none), so translation
+   * never sets it today; the balancers honour it for future sources.
+   */
+  readonly weight?: number;
+  /** The endpoint's zone (EndpointSlice `endpoints[].zone`). */
+  readonly zone?: string;
+  /** Topology Aware Routing hints: zones whose clients should use this endpoint (`hints.forZones`). */
+  readonly forZones?: readonly string[];
 }
 
 export const EMPTY_MODEL: RoutingModel = Object.freeze({

@@ -24,6 +24,22 @@ export const ANNOTATION = Object.freeze({
   proxySslSecret: names('proxy-ssl-secret'),
   proxySslName: names('proxy-ssl-name'),
   proxySslServerName: names('proxy-ssl-server-name'),
+  loadBalance: names('load-balance'),
+  upstreamHashBy: names('upstream-hash-by'),
+  upstreamHashBySubset: names('upstream-hash-by-subset'),
+  /** Martello only: "maglev" (default) or "ring" for upstream-hash-by. */
+  upstreamHashTable: [OURS + 'upstream-hash-table'],
+  affinity: names('affinity'),
+  affinityMode: names('affinity-mode'),
+  sessionCookieName: names('session-cookie-name'),
+  sessionCookiePath: names('session-cookie-path'),
+  sessionCookieDomain: names('session-cookie-domain'),
+  sessionCookieSameSite: names('session-cookie-samesite'),
+  sessionCookieConditionalSameSiteNone: names('session-cookie-conditional-samesite-none'),
+  sessionCookieSecure: names('session-cookie-secure'),
+  sessionCookieMaxAge: names('session-cookie-max-age'),
+  sessionCookieExpires: names('session-cookie-expires'),
+  sessionCookieChangeOnFailure: names('session-cookie-change-on-failure'),
 });
 
 export function annotationField(name: string): string {

@@ -1,6 +1,8 @@
 // Everything translation depends on besides the snapshot. Passed in
 // explicitly so translation stays a pure function of its inputs.
 
+import type { LoadBalancingPolicy } from '../model/model.ts';
+
 export interface TranslateOptions {
   /** IngressClass.spec.controller value that marks a class as ours. */
   readonly controllerClass: string;
@@ -14,6 +16,8 @@ export interface TranslateOptions {
   readonly sslRedirect: boolean;
   /** "namespace/name" of the kubernetes.io/tls Secret served when no TLS host matches (--default-ssl-certificate). */
   readonly defaultCertificate?: string;
+  /** Balancing policy of clusters whose Ingress sets none (--load-balance); absent: round-robin. */
+  readonly loadBalancing?: LoadBalancingPolicy;
 }
 
 export const DEFAULT_CONTROLLER_CLASS = 'martello.dev/ingress-controller';

@@ -46,9 +46,9 @@ describe('martello CLI', () => {
     const unknownFlag = await martello('serve', '--manifests', dir, '--bogus');
     assert.equal(unknownFlag.code, 2);
     assert.match(unknownFlag.stderr, /--bogus/);
-    const workers = await martello('serve', '--manifests', dir, '--workers', '2');
+    const workers = await martello('serve', '--manifests', dir, '--workers', '0');
     assert.equal(workers.code, 2);
-    assert.match(workers.stderr, /--workers: only 1/);
+    assert.match(workers.stderr, /--workers: expected a number of processes from 1/);
     const listen = await martello('serve', '--manifests', dir, '--listen-http', 'nonsense');
     assert.equal(listen.code, 2);
     assert.match(listen.stderr, /--listen-http: expected ADDR:PORT/);

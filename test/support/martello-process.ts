@@ -1,6 +1,9 @@
 // Runs the real `bin/martello serve` as a child process for behaviour tests:
 // listeners on 127.0.0.1 port 0 (the bound ports are read from its log),
 // and helpers that wait on its configuration generation, never on sleeps.
+// One data-plane process (`--workers 1`) unless the test passes --workers:
+// the CLI default is one worker per CPU, which would make every test depend
+// on the machine.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -17,6 +20,19 @@ export interface DebugConfig {
   /** Kubernetes mode only. */
   readonly kubernetes?: { readonly connected: boolean; readonly stale: boolean };
   readonly leader?: { readonly identity: string; readonly isLeader: boolean; readonly holder: string | null };
+  /** The data-plane processes (one entry, this process, with --workers 1). */
+  readonly workers: readonly WorkerInfo[];
+}
+
+export interface WorkerInfo {
+  readonly worker: number;
+  readonly pid: number | null;
+  readonly state: 'starting' | 'listening' | 'draining' | 'down';
+  readonly generation: number;
+  readonly ready: boolean;
+  readonly restarts: number;
+  readonly requests: number;
+  readonly activeConnections: number;
 }
 
 export interface MartelloProcess {
@@ -44,8 +60,9 @@ export function startController(kubeconfig: string, extraArgs: readonly string[]
 }
 
 async function startMartelloCommand(args: readonly string[], env: Record<string, string> = {}): Promise<MartelloProcess> {
+  const workers = args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [] : ['--workers', '1'];
   const child = spawn(MARTELLO_BIN, [
-    ...args,
+    ...args, ...workers,
     '--listen-http', '127.0.0.1:0', '--listen-https', '127.0.0.1:0', '--listen-admin', '127.0.0.1:0',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Array<Record<string, unknown>> = [];

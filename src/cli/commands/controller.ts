@@ -36,7 +36,8 @@ Options:
   --listen-http ADDR:PORT          plain HTTP listener (default 0.0.0.0:8080)
   --listen-https ADDR:PORT         HTTPS and HTTP/2 listener, certificates by SNI (default 0.0.0.0:8443)
   --listen-admin ADDR:PORT         admin listener (default 127.0.0.1:10254; use 0.0.0.0:10254 in a pod for probes)
-  --workers N                      worker processes (only 1 in this version)
+  --workers N                      data-plane processes sharing the listeners (default: one per CPU;
+                                   1 serves in the main process, without forking)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: no in this mode)
@@ -67,7 +68,8 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
   }
   checkPublishFlags(flags['publish-service'], flags['publish-status-address']);
   const namespaces = parseNamespaces(flags['watch-namespace']);
-  const logger = createLogger(process.stderr, logLevelFrom(flags['log-level']));
+  const logLevel = logLevelFrom(flags['log-level']);
+  const logger = createLogger(process.stderr, logLevel);
   const connection = await loadConnection({ kubeconfigPath: flags.kubeconfig });
   const ownNamespace = await resolveControllerNamespace(connection);
   const identity = `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`;
@@ -114,6 +116,7 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
 
   try {
     return await runServing({
+      logLevel,
       sources: [source],
       translateOptions: {
         ...translateOptionsFrom(flags, { standalone: false }),

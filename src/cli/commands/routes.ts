@@ -1,33 +1,40 @@
-// `martello routes --manifests DIR`: the effective host/path → service →
-// endpoints table, in precedence order, as the proxy would use it.
+// `martello routes (--manifests DIR | --kubeconfig FILE)`: the effective
+// host/path → service → endpoints table, in precedence order, as the proxy
+// would use it.
 
 import { routeLines } from '../../model/summary.ts';
 import { buildSnapshot } from '../../translate/snapshot.ts';
 import { translate } from '../../translate/translate.ts';
-import { loadDirectoryOnce } from '../load-once.ts';
-import { CLASS_FLAGS, HELP_FLAG, parseFlags, requireManifests, translateOptionsFrom } from '../options.ts';
+import { UsageError } from '../listen-address.ts';
+import { loadObjects, SOURCE_FLAGS, SOURCE_HELP, sourceKind, sourceTranslateOptions } from '../load-source.ts';
+import { CLASS_FLAGS, HELP_FLAG, parseFlags } from '../options.ts';
+import { formatTable } from '../table.ts';
 
-export const ROUTES_HELP = `Usage: martello routes --manifests DIR [options]
+export const ROUTES_HELP = `Usage: martello routes (--manifests DIR | --kubeconfig FILE) [options]
 
 Prints the effective routing table: host, path match, the Ingress that defined
 it, the Service cluster and its endpoints, in the order requests are matched.
+'martello explain URL' says why one request goes where it goes.
 
 Options:
-  --manifests DIR                  directory of Kubernetes manifests (required)
-  --output table|json              output format (default table)
+${SOURCE_HELP}  --output table|json              output format (default table)
   --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class
-                                   as for 'serve'
+                                   as for 'serve' (with --kubeconfig: as for 'controller')
+  --default-ssl-certificate NS/NAME    as for 'serve'
 `;
 
 export async function runRoutes(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { manifests: { type: 'string' }, output: { type: 'string', default: 'table' }, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, {
+    ...SOURCE_FLAGS, output: { type: 'string', default: 'table' }, 'default-ssl-certificate': { type: 'string' }, ...CLASS_FLAGS, ...HELP_FLAG,
+  });
   if (flags.help === true) {
     out.write(ROUTES_HELP);
     return 0;
   }
-  const root = requireManifests(flags);
-  const loaded = await loadDirectoryOnce(root);
-  const result = translate(buildSnapshot(loaded.objects), translateOptionsFrom(flags, { standalone: true }), { now: Date.now() });
+  if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`--output: expected table or json, got "${flags.output}"`);
+  sourceKind(flags);
+  const loaded = await loadObjects(flags);
+  const result = translate(buildSnapshot(loaded.objects), sourceTranslateOptions(flags, loaded), { now: Date.now() });
   const lines = routeLines(result.model);
   if (flags.output === 'json') {
     out.write(JSON.stringify(lines, null, 2) + '\n');
@@ -36,14 +43,11 @@ export async function runRoutes(args: string[], out: NodeJS.WritableStream): Pro
   const rows = lines.map((l) => [l.host, l.match, l.ingress, l.cluster, l.problem !== undefined ? `(503: ${l.problem})` : l.endpoints.join(',')]);
   out.write(formatTable(['HOST', 'MATCH', 'INGRESS', 'SERVICE', 'ENDPOINTS'], rows));
   if (lines.length === 0) out.write('(no routes: every request gets the built-in 404)\n');
-  if (loaded.problems.length + result.diagnostics.length > 0) {
-    out.write(`${loaded.problems.length + result.diagnostics.length} problems; run 'martello check --manifests ${root}' to see them\n`);
+  const problems = loaded.problems.length + result.diagnostics.length;
+  if (problems > 0) {
+    out.write(loaded.standalone
+      ? `${problems} problems; run 'martello check --manifests ${flags.manifests}' to see them\n`
+      : `${problems} problems; the controller reports them as Events ('kubectl describe ingress NAME')\n`);
   }
   return 0;
-}
-
-function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd() + '\n';
-  return [header, ...rows].map(fmt).join('');
 }

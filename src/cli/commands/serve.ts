@@ -19,7 +19,8 @@ Options:
   --listen-http ADDR:PORT          plain HTTP listener (default 0.0.0.0:8080)
   --listen-https ADDR:PORT         HTTPS and HTTP/2 listener, certificates by SNI (default 0.0.0.0:8443)
   --listen-admin ADDR:PORT         admin listener: /healthz /readyz /metrics /debug/config (default 127.0.0.1:10254)
-  --workers N                      worker processes (only 1 in this version)
+  --workers N                      data-plane processes sharing the listeners (default: one per CPU;
+                                   1 serves in the main process, without forking)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: yes in this mode)
@@ -35,8 +36,10 @@ export async function runServe(args: string[], out: NodeJS.WritableStream): Prom
   }
   const root = requireManifests(flags);
   const listen = listenFlagsFrom(flags);
-  const logger = createLogger(process.stderr, logLevelFrom(flags['log-level']));
+  const logLevel = logLevelFrom(flags['log-level']);
+  const logger = createLogger(process.stderr, logLevel);
   return runServing({
+    logLevel,
     sources: [new DirectorySource({ root, logger: logger.child({ component: 'manifests' }) })],
     translateOptions: translateOptionsFrom(flags, { standalone: true }),
     listen,

@@ -1,11 +1,15 @@
 // A compiled cluster: the model's Cluster plus a load balancer over
 // endpoints that already carry everything the forwarder needs (pool key,
-// origin URL), so nothing about an endpoint is formatted per request.
+// origin URL), so nothing about an endpoint is formatted per request. The
+// balancer follows the cluster's loadBalancing and affinity policies
+// (lb/cluster-balancer.ts says what the data path calls).
 
 import { createHash } from 'node:crypto';
 import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
-import type { LoadBalancer } from './lb/load-balancer.ts';
-import { RoundRobin } from './lb/round-robin.ts';
+import { ClusterBalancer } from './lb/cluster-balancer.ts';
+import type { LoadRegistry } from './lb/endpoint-load.ts';
+import type { TableCache } from './lb/table-cache.ts';
+import { endpointsForZone } from './lb/zone-hints.ts';
 
 export interface UpstreamEndpoint extends EndpointAddress {
   /**
@@ -28,7 +32,7 @@ export interface CompiledCluster {
   readonly id: string;
   /** The model cluster; a synthetic one when a target names a missing cluster. */
   readonly source: Cluster;
-  readonly balancer: LoadBalancer<UpstreamEndpoint>;
+  readonly balancer: ClusterBalancer<UpstreamEndpoint>;
   /** Why this cluster cannot serve (model problem, or "cluster-not-found"); undefined when it has endpoints. */
   readonly problem: string | undefined;
 }
@@ -52,6 +56,9 @@ export function toUpstreamEndpoint(e: EndpointAddress, protocol: UpstreamProtoco
   return Object.freeze({
     address: e.address,
     port: e.port,
+    ...(e.weight === undefined ? {} : { weight: e.weight }),
+    ...(e.zone === undefined ? {} : { zone: e.zone }),
+    ...(e.forZones === undefined ? {} : { forZones: e.forZones }),
     key: endpointKey(e, protocol, tls),
     origin: `${scheme}://${host}:${e.port}`,
     protocol,
@@ -59,16 +66,40 @@ export function toUpstreamEndpoint(e: EndpointAddress, protocol: UpstreamProtoco
   });
 }
 
-export function compileCluster(cluster: Cluster, seed: number): CompiledCluster {
+/** What balancers need from the compile besides the cluster. */
+export interface BalancerEnvironment {
+  /** Clock for latency decay and cookie expiry; default Date.now. */
+  readonly now?: () => number;
+  /** In-flight and latency state by endpoint key, shared across compiles; default: fresh per compile. */
+  readonly loads?: LoadRegistry;
+  /** Martello's own zone: endpoints hinted for it are preferred (lb/zone-hints.ts); default: hints ignored. */
+  readonly zone?: string;
+  /** Hash tables reused across compiles; default: built per compile. */
+  readonly tables?: TableCache;
+}
+
+export function compileCluster(cluster: Cluster, seed: number, env: BalancerEnvironment = {}): CompiledCluster {
   // A cluster that reports a problem serves nothing even if endpoints were
   // listed: the model says endpoints and problem are exclusive, and 503 is
   // the safe reading of a contradiction.
   const usable = cluster.problem === undefined ? cluster.endpoints : [];
-  const endpoints = Object.freeze(usable.map((e) => toUpstreamEndpoint(e, cluster.protocol, cluster.upstreamTls)));
+  const all = Object.freeze(usable.map((e) => toUpstreamEndpoint(e, cluster.protocol, cluster.upstreamTls)));
+  // Zone hints narrow plain balancing only: hashing and affinity must map a
+  // key to the same endpoint on every replica, whatever its zone.
+  const consistent = cluster.affinity !== undefined || cluster.loadBalancing?.kind === 'hash';
+  const endpoints = consistent ? all : Object.freeze([...endpointsForZone(all, env.zone)]);
+  const loads = env.loads;
+  const balancer = new ClusterBalancer(endpoints, cluster.loadBalancing, cluster.affinity, {
+    service: `${cluster.namespace}/${cluster.service}`,
+    seed,
+    ...(env.now === undefined ? {} : { now: env.now }),
+    ...(env.tables === undefined ? {} : { tables: env.tables }),
+    ...(loads === undefined ? {} : { loads: endpoints.map((e) => loads.get(e.key)) }),
+  });
   return Object.freeze({
     id: cluster.id,
     source: cluster,
-    balancer: new RoundRobin(endpoints, seed),
+    balancer,
     problem: cluster.problem ?? (endpoints.length === 0 ? 'no-endpoints' : undefined),
   });
 }

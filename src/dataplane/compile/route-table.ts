@@ -2,17 +2,18 @@
 // consults for every request. All normalisation, cluster resolution and
 // answer objects are built here so that match() only normalises the Host
 // header and does Map lookups. The only mutable state is inside the load
-// balancers (round-robin cursors).
+// balancers (cursors, random generators, and the in-flight and latency
+// records, which options.loads can share across tables).
 
 import type { RoutingModel, Target } from '../../model/model.ts';
-import { compileCluster, type CompiledCluster, missingCluster } from './cluster.ts';
+import { compileCluster, type BalancerEnvironment, type CompiledCluster, missingCluster } from './cluster.ts';
 import { normaliseHost, parentDomain, wildcardSuffix } from './host.ts';
 import type { CompiledVirtualHostInfo, DefaultMatched, NotFound, RouteMatch } from './route-match.ts';
 import { TlsTable } from './tls-table.ts';
 import { CompiledVirtualHost } from './virtual-host.ts';
 
-export interface CompileOptions {
-  /** Starting offset of every round-robin cursor; default: the generation number. */
+export interface CompileOptions extends BalancerEnvironment {
+  /** Seed of every balancer's cursor and random choices; default: the generation number. */
   readonly seed?: number;
 }
 
@@ -40,7 +41,7 @@ export class RouteTable {
     const keys = new Set<string>();
     model.clusters.forEach((c, i) => {
       if (clusters.has(c.id)) return;
-      const compiled = compileCluster(c, seed + i);
+      const compiled = compileCluster(c, seed + i, options);
       clusters.set(c.id, compiled);
       for (const e of compiled.balancer.endpoints) keys.add(e.key);
     });
@@ -94,6 +95,7 @@ export class RouteTable {
     this.clusters = clusters;
     this.endpointKeys = keys;
     this.tls = new TlsTable(model);
+    options.tables?.endGeneration();
   }
 
   /** The virtual host a Host header selects: exact, then one-label wildcard, then "*". */

@@ -75,6 +75,19 @@ export class H2Forwarder implements Forwarder {
     this.#registry.release(endpoint);
   }
 
+  /**
+   * The session pool of an HTTP/2 endpoint, for other transports that open
+   * streams themselves (the HTTP/1.1 engine's bridge). As with
+   * UpstreamRegistry.acquire: open the stream, then call releasePool().
+   */
+  sessionPool(endpoint: UpstreamEndpoint): H2SessionPool {
+    return this.#registry.acquire(endpoint);
+  }
+
+  releasePool(endpoint: UpstreamEndpoint): void {
+    this.#registry.release(endpoint);
+  }
+
   retain(endpointKeys: ReadonlySet<string>): void {
     this.#registry.retain(endpointKeys);
   }

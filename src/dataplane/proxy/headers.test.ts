@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, request } from 'undici';
 import { type EchoReply, echo, rawExchange, startBackend, type TestBackend } from './test-support/backends.ts';
-import { type RunningProxy, startProxy } from './test-support/harness.ts';
+import { HTTP1_ENGINES, type RunningProxy, startProxy } from './test-support/harness.ts';
 
-describe('proxy headers', () => {
+for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy headers`, () => {
   let backend: TestBackend;
   let p: RunningProxy;
 
@@ -39,7 +39,7 @@ describe('proxy headers', () => {
         echo(req, res, b);
       }
     });
-    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 'hdr' }] }], clusters: { hdr: [backend.port] } });
+    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 'hdr' }] }], clusters: { hdr: [backend.port] } }, { engine });
   });
 
   after(async () => {

@@ -28,6 +28,11 @@ export function sanitizeForEcho(value: string): string {
   return cut ? `${out}...` : out;
 }
 
+/** The default text body of a status Martello answers itself. */
+export function localBody(status: number): Buffer {
+  return STATIC_BODIES.get(status) ?? Buffer.from(`${status}\n`);
+}
+
 export function notFoundBody(host: string, path: string): Buffer {
   return Buffer.from(`404 Not Found: no route for host ${sanitizeForEcho(host)} path ${sanitizeForEcho(path)}\n`);
 }
@@ -55,7 +60,7 @@ export function sendLocal(
     res.destroy();
     return;
   }
-  const payload = body ?? STATIC_BODIES.get(status) ?? Buffer.from(`${status}\n`);
+  const payload = body ?? localBody(status);
   const headers = [
     'content-type', 'text/plain; charset=utf-8',
     'content-length', String(payload.length),

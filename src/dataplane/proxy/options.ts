@@ -44,7 +44,17 @@ export interface ProxyOptions {
   readonly h2c: boolean;
   /** A WebSocket tunnel with no bytes moving for this long is closed (Envoy's stream idle default is 1 h too). */
   readonly tunnelIdleTimeoutMs: number;
+  /**
+   * Who serves HTTP/1.1 clients and HTTP/1.1 upstreams: 'martello', the
+   * engine of src/dataplane/engine/ on raw sockets with Martello's own codec,
+   * or 'node', node:http with undici upstream pools.
+   */
+  readonly engine: Http1EngineKind;
 }
+
+export type Http1EngineKind = 'node' | 'martello';
+
+export const HTTP1_ENGINES: readonly Http1EngineKind[] = ['node', 'martello'];
 
 /** ingress-nginx's default: hsts on, max-age one year, includeSubDomains, no preload. */
 export const DEFAULT_HSTS = 'max-age=31536000; includeSubDomains';
@@ -68,4 +78,5 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   h2MaxConcurrentStreams: 100,
   h2c: false,
   tunnelIdleTimeoutMs: 3_600_000,
+  engine: 'martello',
 });

@@ -16,6 +16,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
+import { Http1Engine } from '../engine/engine.ts';
 import type { Logger } from '../../shared/log.ts';
 import { compile, type RouteTable } from '../compile/route-table.ts';
 import { MIN_TLS_VERSION, type PemPair, SecureContexts } from '../runtime/secure-contexts.ts';
@@ -87,8 +88,14 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   readonly #logger: Logger;
   /** Plain listener: HTTP/1.1. */
   readonly #server: Server;
-  /** With --h2c: the plain listener's socket, which hands each connection to #server or #http2. */
+  /**
+   * The plain listener's socket when node:http does not listen itself: with
+   * --h2c (hands each connection to HTTP/1.1 or #http2) or with the martello
+   * engine (hands it to the engine).
+   */
   #plainFront: NetServer | undefined;
+  /** Martello's HTTP/1.1 engine, when options.engine is 'martello'. */
+  readonly #engine: Http1Engine | undefined;
   /** HTTP/1.1 over TLS: the sockets come from #tlsServer, never from a listen(). */
   readonly #tlsHttp1: Server;
   /** HTTP/2 sessions over TLS (ALPN h2), fed by #tlsServer. */
@@ -121,8 +128,12 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       responseHeaderTimeoutMs: this.options.responseHeaderTimeoutMs,
       idleTimeoutMs: this.options.tunnelIdleTimeoutMs,
     }, this);
+    this.#engine = this.options.engine === 'martello'
+      ? new Http1Engine({ options: this.options, counters: this.counters, holder: this.holder, tunnels: this.#tunnels, h2: this.#http2Forwarder, logger: this.#logger, host: this })
+      : undefined;
     this.holder.onSwap((next) => {
       this.#tunnels.retain(next.endpointKeys);
+      this.#engine?.retain(next.endpointKeys);
       this.#http1Forwarder.retain(next.endpointKeys);
       this.#http2Forwarder.retain(next.endpointKeys);
       this.#contexts?.retain(next);
@@ -195,11 +206,21 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   /** Upstream pools currently open (one per endpoint in use, HTTP/1.1 and HTTP/2 alike). */
   get upstreamPools(): number {
-    return this.#http1Forwarder.poolCount + this.#http2Forwarder.poolCount;
+    return this.#http1Forwarder.poolCount + this.#http2Forwarder.poolCount + (this.#engine?.poolCount ?? 0);
   }
 
   hasUpstreamPool(endpointKey: string): boolean {
-    return this.#http1Forwarder.hasPool(endpointKey) || this.#http2Forwarder.hasPool(endpointKey);
+    return this.#http1Forwarder.hasPool(endpointKey) || this.#http2Forwarder.hasPool(endpointKey) || this.#engine?.hasPool(endpointKey) === true;
+  }
+
+  /** The HTTP/1.1 engine in use: 'martello' or 'node'. */
+  get engine(): 'node' | 'martello' {
+    return this.#engine === undefined ? 'node' : 'martello';
+  }
+
+  /** The martello engine's own state (tests); undefined with the node engine. */
+  get http1Engine(): Http1Engine | undefined {
+    return this.#engine;
   }
 
   /** WebSocket tunnels currently open. */
@@ -225,6 +246,13 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   /** Plain HTTP listener (and h2c with prior knowledge when enabled). Port 0 picks a free port; the bound address is returned. */
   listen(host: string, port: number, opts: ListenOptions = {}): Promise<ListenAddress> {
+    if (this.#plainFront !== undefined) throw new Error('the plain listener is already started');
+    if (!this.options.h2c && this.#engine !== undefined) {
+      const engineFront = createNetServer({ noDelay: true, allowHalfOpen: true }, this.#onEngineSocket);
+      engineFront.on('error', (err) => this.#logger.error('proxy server error', { err }));
+      this.#plainFront = engineFront;
+      return listenOn(engineFront, host, port, opts);
+    }
     if (!this.options.h2c) return listenOn(this.#server, host, port, opts);
     const front = createNetServer({ pauseOnConnect: true, noDelay: true }, this.#onPlainSocket);
     // As for the TLS HTTP/1.1 server: start the deadline tracking of a server that does not listen itself.
@@ -233,6 +261,17 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.#plainFront = front;
     return listenOn(front, host, port, opts);
   }
+
+  /** The plain listener with the martello engine (no h2c): every connection is HTTP/1.1. */
+  readonly #onEngineSocket = (socket: Socket): void => {
+    socket.on('error', ignoreSocketError);
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#onConnection(socket);
+    this.#engine!.serve(socket);
+  };
 
   readonly #onPlainSocket = (socket: Socket): void => {
     socket.on('error', ignoreSocketError);
@@ -249,6 +288,9 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       this.counters.activeConnections++;
       socket.once('close', this.#onSocketClose);
       this.#http2.emit('connection', socket);
+    } else if (this.#engine !== undefined) {
+      this.#onConnection(socket);
+      this.#engine.serve(socket);
     } else {
       this.#server.emit('connection', socket);
     }
@@ -310,6 +352,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       new Promise<void>((resolve) => tlsHttp1.close(() => resolve())),
       this.#tunnels.close(this.options.drainTimeoutMs),
     ];
+    const engine = this.#engine;
+    if (engine !== undefined) stopped.push(engine.drain());
     const tls = this.#tlsServer;
     if (tls !== undefined) stopped.push(new Promise<void>((resolve) => tls.close(() => resolve())));
     for (const session of this.#sessions) session.close();
@@ -325,6 +369,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     const deadline = setTimeout(() => {
       plain.closeAllConnections();
       tlsHttp1.closeAllConnections();
+      engine?.destroyAll();
       for (const session of this.#sessions) session.destroy();
     }, this.options.drainTimeoutMs);
     try {
@@ -334,7 +379,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       clearTimeout(deadline);
     }
     this.#stalled.stop();
-    await Promise.all([this.#http1Forwarder.close(), this.#http2Forwarder.close()]);
+    await Promise.all([this.#http1Forwarder.close(), this.#http2Forwarder.close(), engine?.close()]);
   }
 
   // ForwarderHost -----------------------------------------------------------
@@ -415,7 +460,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       this.#http2.emit('connection', socket);
     } else {
       this.#onConnection(socket);
-      this.#tlsHttp1.emit('connection', socket);
+      if (this.#engine !== undefined) this.#engine.serve(socket);
+      else this.#tlsHttp1.emit('connection', socket);
     }
   };
 

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Client, request } from 'undici';
 import { type EchoReply, echo, sha256, startBackend, type TestBackend } from './test-support/backends.ts';
+import { HTTP1_ENGINES } from './options.ts';
 import { type RunningProxy, startProxy } from './test-support/harness.ts';
 
 const MiB = 1024 * 1024;
@@ -22,7 +23,7 @@ interface DownloadState {
   onBlocked: (() => void) | undefined;
 }
 
-describe('proxy streaming', () => {
+for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy streaming`, () => {
   let backend: TestBackend;
   let p: RunningProxy;
   const download: DownloadState = { written: 0, blocked: false, onBlocked: undefined };
@@ -54,7 +55,7 @@ describe('proxy streaming', () => {
       }
       echo(req, res, b);
     });
-    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 's' }] }], clusters: { s: [backend.port] } }, { upstreamMaxConnections: 1 });
+    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 's' }] }], clusters: { s: [backend.port] } }, { engine, upstreamMaxConnections: 1 });
   });
 
   after(async () => {

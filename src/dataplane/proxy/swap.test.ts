@@ -9,9 +9,9 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { type EchoReply, echo, startBackend, startEcho, type TestBackend } from './test-support/backends.ts';
-import { type ModelSpec, type RunningProxy, startProxy, tableFor } from './test-support/harness.ts';
+import { HTTP1_ENGINES, type ModelSpec, type RunningProxy, startProxy, tableFor } from './test-support/harness.ts';
 
-describe('proxy table swaps', () => {
+for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy table swaps`, () => {
   let a: TestBackend;
   let b: TestBackend;
   let held: TestBackend;
@@ -35,7 +35,7 @@ describe('proxy table swaps', () => {
     });
     specA = { hosts: [{ host: '*', routes: [{ path: '/', cluster: 'c' }] }], clusters: { c: [a.port] } };
     specB = { hosts: [{ host: '*', routes: [{ path: '/', cluster: 'c' }] }], clusters: { c: [b.port] } };
-    p = await startProxy(specA);
+    p = await startProxy(specA, { engine });
   });
 
   after(async () => {

@@ -8,9 +8,10 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { refusedPort, startBackend, type TestBackend } from './test-support/backends.ts';
+import { HTTP1_ENGINES } from './options.ts';
 import { type RunningProxy, startProxy } from './test-support/harness.ts';
 
-describe('proxy upstream errors', () => {
+for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy upstream errors`, () => {
   let backend: TestBackend;
   let p: RunningProxy;
   /** Resolved when the backend sees the proxy's upstream request for /endless close. */
@@ -62,7 +63,7 @@ describe('proxy upstream errors', () => {
         hosts: [{ host: '*', routes: [{ path: '/', cluster: 'ok' }, { path: '/dead', cluster: 'dead' }] }],
         clusters: { ok: [backend.port], dead: [dead] },
       },
-      { responseHeaderTimeoutMs: 300 },
+      { engine, responseHeaderTimeoutMs: 300 },
     );
   });
 

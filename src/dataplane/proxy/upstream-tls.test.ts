@@ -14,7 +14,7 @@ import { silentLogger } from '../../shared/log.ts';
 import { createTestCa, type TestCa } from '../../../test/support/pki.ts';
 import { compile } from '../compile/route-table.ts';
 import { ProxyServer } from './proxy-server.ts';
-import { buildModel } from './test-support/harness.ts';
+import { buildModel, HTTP1_ENGINES } from './test-support/harness.ts';
 
 interface HttpsBackend {
   readonly port: number;
@@ -45,7 +45,7 @@ async function startHttpsBackend(pem: { certPem: string; keyPem: string }): Prom
   };
 }
 
-describe('HTTPS upstreams', () => {
+for (const engine of HTTP1_ENGINES) describe(`[${engine}] HTTPS upstreams`, () => {
   let ca: TestCa;
   let otherCa: TestCa;
   let backend: HttpsBackend;
@@ -73,7 +73,7 @@ describe('HTTPS upstreams', () => {
       wrongname: { verify: true, caPem: ca.certPem, serverName: 'other.shop.svc' },
     };
     const model: RoutingModel = { ...base, clusters: base.clusters.map((c) => ({ ...c, protocol: 'https' as const, upstreamTls: tlsFor[c.id]! })) };
-    proxy = new ProxyServer({ logger: silentLogger, table: compile(model, 1, { seed: 0 }) });
+    proxy = new ProxyServer({ logger: silentLogger, table: compile(model, 1, { seed: 0 }), options: { engine } });
     origin = `http://127.0.0.1:${(await proxy.listen('127.0.0.1', 0)).port}`;
   });
 

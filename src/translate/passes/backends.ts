@@ -3,7 +3,7 @@
 // port, no endpoints) leave the cluster empty, which the proxy answers with
 // 503 for the routes that use it and nothing else.
 
-import type { EndpointSlice, Service, ServicePort } from '../../k8s/objects.ts';
+import type { Endpoint, EndpointSlice, Service, ServicePort } from '../../k8s/objects.ts';
 import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
 import { isRefusedAddress } from '../address-policy.ts';
 import type { TranslateOptions } from '../options.ts';
@@ -27,6 +27,8 @@ export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts:
       port: ref.portNumber !== undefined ? String(ref.portNumber) : (ref.portName ?? ''),
       protocol,
       ...(upstreamTls === undefined ? {} : { upstreamTls }),
+      ...(ref.loadBalancing.kind === 'round-robin' ? {} : { loadBalancing: ref.loadBalancing }),
+      ...(ref.affinity === undefined ? {} : { affinity: ref.affinity }),
     };
     if ('problem' in resolved) {
       for (const use of ref.usedBy) rec.report(resolved.problem.severity, resolved.problem.code, use.object, use.field, resolved.problem.message);
@@ -121,10 +123,22 @@ function collectEndpoints(slices: readonly EndpointSlice[], port: ServicePort, o
             `endpoint ${address} is in a loopback or link-local range and is not used (--allow-loopback-endpoints allows it)`);
           continue;
         }
-        bucket.set(`${address}|${slicePort.port}`, { address, port: slicePort.port });
+        const key = `${address}|${slicePort.port}`;
+        if (!bucket.has(key)) bucket.set(key, endpointAddress(address, slicePort.port, ep));
       }
     }
   }
   const chosen = ready.size > 0 ? ready : terminating;
   return [...chosen.values()].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
+}
+
+/** Zone and zone hints travel with the address; Kubernetes has no per-endpoint weight, so none is set. */
+function endpointAddress(address: string, port: number, ep: Endpoint): EndpointAddress {
+  const forZones = ep.hints?.forZones;
+  return {
+    address,
+    port,
+    ...(ep.zone === undefined ? {} : { zone: ep.zone }),
+    ...(forZones === undefined ? {} : { forZones: [...forZones].sort(compareStrings) }),
+  };
 }

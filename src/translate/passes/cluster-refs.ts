@@ -3,7 +3,8 @@
 // problems on every place that referenced it.
 
 import type { IngressBackend } from '../../k8s/objects.ts';
-import type { Target } from '../../model/model.ts';
+import type { AffinityPolicy, LoadBalancingPolicy, Target } from '../../model/model.ts';
+import type { BalancingSettings } from './balancing-settings.ts';
 import type { BackendOverride } from './ingress-settings.ts';
 
 export interface ClusterRef {
@@ -14,6 +15,9 @@ export interface ClusterRef {
   readonly portName: string | undefined;
   /** The Ingress's backend-protocol choice, if it made one (else the Service port's appProtocol decides). */
   readonly override: BackendOverride | undefined;
+  /** How the referencing Ingress balances (the same for every user: it is part of the id). */
+  readonly loadBalancing: LoadBalancingPolicy;
+  readonly affinity: AffinityPolicy | undefined;
   /** Every place that references this cluster: the Ingress ("Kind ns/name") and the field path of the backend. */
   readonly usedBy: Array<{ readonly object: string; readonly field: string }>;
 }
@@ -37,16 +41,27 @@ export function refBackend(
   ingress: string,
   object: string,
   field: string,
-  override: BackendOverride | undefined,
+  settings: { readonly backend: BackendOverride | undefined; readonly balancing: BalancingSettings },
   httpsRedirect: boolean,
 ): Target | undefined {
   const svc = backend.service;
   if (svc === undefined) return undefined;
   const port = svc.port.number !== undefined ? String(svc.port.number) : (svc.port.name ?? '');
-  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '');
+  const { backend: override, balancing } = settings;
+  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '') + balancing.idSuffix;
   let ref = refs.get(id);
   if (ref === undefined) {
-    ref = { id, namespace, service: svc.name, portNumber: svc.port.number, portName: svc.port.name, override, usedBy: [] };
+    ref = {
+      id,
+      namespace,
+      service: svc.name,
+      portNumber: svc.port.number,
+      portName: svc.port.name,
+      override,
+      loadBalancing: balancing.loadBalancing,
+      affinity: balancing.affinity,
+      usedBy: [],
+    };
     refs.set(id, ref);
   }
   ref.usedBy.push({ object, field });

@@ -137,7 +137,7 @@ function trimTrailingSlashes(path: string): string {
 function resolveTarget(backend: IngressBackend, ing: Ingress, refs: ClusterRefs, rec: StatusRecorder, field: string, ctx: RulesContext, httpsRedirect: boolean): Target | undefined {
   const name = `${ing.metadata.namespace}/${ing.metadata.name}`;
   const object = formatKey(keyOf(ing));
-  const target = refBackend(refs, backend, ing.metadata.namespace, name, object, field, ctx.settings(ing).backend, httpsRedirect);
+  const target = refBackend(refs, backend, ing.metadata.namespace, name, object, field, ctx.settings(ing), httpsRedirect);
   if (target === undefined) {
     const kind = backend.resource?.kind ?? 'resource';
     rec.report('error', 'resource-backend-unsupported', object, `${field}.resource`,

@@ -9,6 +9,7 @@ import { ANNOTATION, annotationField, clip, readAnnotation, readBoolean, readEnu
 import type { TranslateOptions } from '../options.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
 import type { StatusRecorder } from '../status.ts';
+import { readBalancingSettings, ROUND_ROBIN, type BalancingSettings } from './balancing-settings.ts';
 
 /** How an Ingress wants its backends reached, overriding the Service port's appProtocol. */
 export interface BackendOverride {
@@ -24,6 +25,8 @@ export interface IngressSettings {
   /** Redirect plain HTTP even without TLS on the host (force-ssl-redirect). */
   readonly forceSslRedirect: boolean;
   readonly backend: BackendOverride | undefined;
+  /** load-balance, upstream-hash-by, affinity and session-cookie-* (see balancing-settings.ts). */
+  readonly balancing: BalancingSettings;
 }
 
 const BACKEND_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS', 'H2C', 'H2', 'AUTO_HTTP'] as const;
@@ -46,6 +49,7 @@ export function readIngressSettings(ing: Ingress, snap: ResourceSnapshot, opts: 
     sslRedirect: readBoolean(ing, ANNOTATION.sslRedirect, opts.sslRedirect, rec),
     forceSslRedirect: readBoolean(ing, ANNOTATION.forceSslRedirect, false, rec),
     backend: readBackendOverride(ing, snap, rec, secretRefs),
+    balancing: readBalancingSettings(ing, opts.loadBalancing ?? ROUND_ROBIN, rec),
   };
 }
 

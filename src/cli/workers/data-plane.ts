@@ -1,0 +1,127 @@
+// The data plane as the composition root sees it: either one ProxyServer in
+// this process (--workers 1, no fork: what tests and benchmarks measure) or
+// a pool of worker processes sharing the listeners. Both take models from
+// the reconcile loop, open the listeners, say whether the current generation
+// serves, report counters and drain on shutdown.
+
+import type { ModelUpdate } from '../../controlplane/reconcile-loop.ts';
+import { compile } from '../../dataplane/compile/route-table.ts';
+import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from '../../dataplane/proxy/options.ts';
+import { ProxyServer } from '../../dataplane/proxy/proxy-server.ts';
+import type { Logger, LogLevel } from '../../shared/log.ts';
+import type { PemPair } from '../../dataplane/runtime/secure-contexts.ts';
+import type { ListenFlags } from '../options.ts';
+import type { CounterTotals } from './counters.ts';
+import type { Address } from './protocol.ts';
+import { WorkerPool, type WorkerView } from './worker-pool.ts';
+
+export interface DataPlaneSnapshot {
+  readonly totals: CounterTotals;
+  readonly workers: readonly WorkerView[];
+}
+
+export interface DataPlane {
+  /** The reconcile loop's apply callback: serve this model from now on. */
+  apply(update: ModelUpdate): void;
+  /** Opens the listeners; resolves with the bound addresses. */
+  start(): Promise<{ http: Address; https: Address }>;
+  /** The model of `generation` serves everywhere traffic can land. */
+  ready(generation: number): boolean;
+  /** Fresh counters and per-worker views for /metrics and /debug/config ("ready" judged against `currentGeneration()` once the counters are in). */
+  snapshot(currentGeneration: () => number): Promise<DataPlaneSnapshot>;
+  /** Stop accepting, let in-flight requests finish. */
+  close(): Promise<void>;
+}
+
+export interface DataPlaneInit {
+  readonly listen: ListenFlags;
+  readonly proxyOptions: Partial<ProxyOptions>;
+  readonly fallbackCertificate: PemPair;
+  readonly logger: Logger;
+  readonly logLevel: LogLevel;
+}
+
+export function createDataPlane(init: DataPlaneInit): DataPlane {
+  return init.listen.workers === 1 ? new InProcessDataPlane(init) : new PooledDataPlane(init);
+}
+
+/** --workers 1: the proxy runs in this process, as it always has. */
+class InProcessDataPlane implements DataPlane {
+  readonly #proxy: ProxyServer;
+  readonly #listen: ListenFlags;
+
+  constructor(init: DataPlaneInit) {
+    this.#listen = init.listen;
+    this.#proxy = new ProxyServer({ logger: init.logger.child({ component: 'proxy' }), options: init.proxyOptions, fallbackCertificate: init.fallbackCertificate });
+  }
+
+  apply(update: ModelUpdate): void {
+    this.#proxy.swap(compile(update.model, update.generation));
+  }
+
+  async start(): Promise<{ http: Address; https: Address }> {
+    const http = await this.#proxy.listen(this.#listen.http.host, this.#listen.http.port);
+    const https = await this.#proxy.listenTls(this.#listen.https.host, this.#listen.https.port);
+    return { http, https };
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  snapshot(): Promise<DataPlaneSnapshot> {
+    const s = this.#proxy.stats();
+    return Promise.resolve({
+      totals: s,
+      workers: [{
+        worker: 1, pid: process.pid, state: 'listening', generation: s.generation, ready: true, restarts: 0,
+        requests: s.requests, activeConnections: s.activeConnections,
+      }],
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#proxy.close();
+  }
+}
+
+/** --workers N > 1: N processes share the listeners; this one only coordinates. */
+class PooledDataPlane implements DataPlane {
+  readonly #pool: WorkerPool;
+  readonly #drainTimeoutMs: number;
+
+  constructor(init: DataPlaneInit) {
+    this.#drainTimeoutMs = init.proxyOptions.drainTimeoutMs ?? DEFAULT_PROXY_OPTIONS.drainTimeoutMs;
+    this.#pool = new WorkerPool({
+      count: init.listen.workers,
+      http: init.listen.http,
+      https: init.listen.https,
+      logLevel: init.logLevel,
+      proxyOptions: init.proxyOptions,
+      fallbackCertificate: { certPem: init.fallbackCertificate.certPem, keyPem: init.fallbackCertificate.keyPem },
+      logger: init.logger.child({ component: 'workers' }),
+    });
+  }
+
+  apply(update: ModelUpdate): void {
+    this.#pool.publish(update);
+  }
+
+  start(): Promise<{ http: Address; https: Address }> {
+    return this.#pool.start();
+  }
+
+  ready(generation: number): boolean {
+    return this.#pool.ready(generation);
+  }
+
+  async snapshot(currentGeneration: () => number): Promise<DataPlaneSnapshot> {
+    await this.#pool.refreshStats();
+    return { totals: this.#pool.totals(), workers: this.#pool.views(currentGeneration()) };
+  }
+
+  close(): Promise<void> {
+    // The workers cut what is still busy after the drain timeout; a little more before they are killed.
+    return this.#pool.drain(this.#drainTimeoutMs + 5_000);
+  }
+}

@@ -1,0 +1,67 @@
+// The response head Martello writes to an HTTP/1.1 client, rebuilt from the
+// upstream's parsed head (security.md R6: framing computed by us, never
+// copied). Same policy as response-headers.ts for the node:http path:
+// hop-by-hop fields and the names the upstream's Connection lists are
+// dropped, X-Request-ID is Martello's, Strict-Transport-Security is the
+// operator's when HSTS applies. Content-Length and Transfer-Encoding are
+// dropped too: the serializer writes the framing the engine chose. HTTP/2
+// pseudo-headers (an h2 upstream's :status) are skipped.
+
+import { HOP_BY_HOP, connectionTokens } from '../proxy/hop-by-hop.ts';
+
+const COLON = 0x3a;
+
+/**
+ * `headers` is [name, value, ...]; `names`, when given, holds the lowercased
+ * names (names[i] ↔ headers[2i]), as the codec's parsers produce them.
+ */
+export function downstreamHeaders(
+  headers: readonly string[],
+  names: readonly string[] | null,
+  requestId: string,
+  hsts: string | null,
+  connection: string | null,
+): string[] {
+  const out: string[] = [];
+  let connectionValues: string[] | undefined;
+  const n = headers.length >> 1;
+  for (let i = 0; i < n; i++) {
+    const name = headers[2 * i]!;
+    if (name.charCodeAt(0) === COLON) continue;
+    const lower = names === null ? name.toLowerCase() : names[i]!;
+    switch (lower) {
+      case 'content-length':
+      case 'x-request-id':
+        continue;
+      case 'strict-transport-security':
+        if (hsts !== null) continue;
+        break;
+      default:
+        if (HOP_BY_HOP.has(lower)) {
+          // "keep-alive" and "close" name no header: the common case needs no token list.
+          if (lower === 'connection' && !namesNoField(headers[2 * i + 1]!)) (connectionValues ??= []).push(headers[2 * i + 1]!);
+          continue;
+        }
+    }
+    out.push(name, headers[2 * i + 1]!);
+  }
+  let result = out;
+  if (connectionValues !== undefined) {
+    const tokens = connectionTokens(connectionValues);
+    if (tokens.size > 0) {
+      result = [];
+      for (let i = 0; i < out.length; i += 2) {
+        if (!tokens.has(out[i]!.toLowerCase())) result.push(out[i]!, out[i + 1]!);
+      }
+    }
+  }
+  result.push('X-Request-ID', requestId);
+  if (hsts !== null) result.push('Strict-Transport-Security', hsts);
+  if (connection !== null) result.push('Connection', connection);
+  return result;
+}
+
+function namesNoField(value: string): boolean {
+  const v = value.length <= 10 ? value.toLowerCase() : '';
+  return v === 'keep-alive' || v === 'close';
+}

@@ -1,0 +1,356 @@
+// One HTTP/1.1 connection to an upstream endpoint (TCP, or TLS for https
+// endpoints), carrying one exchange at a time for its pool. The request head
+// is serialised by the caller; this object frames the request body (raw for
+// Content-Length, re-chunked for chunked), parses the response with the
+// codec's ResponseParser and reports it to the exchange's user.
+//
+// Reuse is the exception, not the rule (security.md R7): the connection goes
+// back to its pool only when the response completed cleanly, was keep-alive,
+// the whole request had been sent, and not one byte followed the response.
+// Anything else (parse error, bytes after the response or while idle, an
+// early response, a timeout, a client that left, a close) destroys it.
+//
+// Listeners are module-level functions that find the connection through a
+// symbol on the socket; deadlines are fields checked by the engine's sweep.
+
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import { CHUNK_END, LAST_CHUNK, type ResponseHandler, type ResponseHead, ResponseParser, chunkHeader } from '../http1/index.ts';
+import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
+
+/** What an exchange gets told about its upstream; implemented by the client connection. */
+export interface UpstreamUser {
+  /** A queued request got its connection: send the head (and what was held of the body) now. */
+  upstreamReady(conn: UpstreamConnection): void;
+  /** The final response head (1xx are dropped). */
+  upstreamHead(head: ResponseHead): void;
+  /** Response body bytes data[start, end), valid only during the call. */
+  upstreamBody(data: Buffer, start: number, end: number): void;
+  upstreamTrailers(trailers: string[]): void;
+  /** The response ended cleanly; the connection is no longer the user's. */
+  upstreamComplete(): void;
+  /** The exchange failed: 502 or 504 (the status to answer if no head went out yet). */
+  upstreamFailed(status: number): void;
+  /** The request body can flow again (the upstream socket drained). */
+  upstreamDrain(): void;
+  /** Around each batch of upstream bytes: lets the user coalesce its writes (cork/uncork). */
+  batchStart(): void;
+  batchEnd(): void;
+}
+
+export interface ConnectionTimeouts {
+  readonly connectTimeoutMs: number;
+  readonly responseHeaderTimeoutMs: number;
+  readonly upstreamBodyTimeoutMs: number;
+  readonly upstreamIdleTimeoutMs: number;
+}
+
+/** The pool side, as the connection sees it. */
+export interface ConnectionOwner {
+  readonly timeouts: ConnectionTimeouts;
+  readonly sweep: DeadlineSweep;
+  /** The exchange completed cleanly and the connection may carry another. */
+  reusable(conn: UpstreamConnection): void;
+  /** The connection is closed or must be: forget it. */
+  discarded(conn: UpstreamConnection): void;
+}
+
+const kConn = Symbol('martello.upstreamConnection');
+type TaggedSocket = (Socket | TLSSocket) & { [kConn]?: UpstreamConnection };
+
+const S_CONNECTING = 0;
+const S_IDLE = 1;
+const S_BUSY = 2;
+const S_CLOSED = 3;
+
+/** What a busy connection's deadline means. */
+const W_CONNECT = 0;
+const W_HEAD = 1;
+const W_BODY = 2;
+
+function onSocketConnect(this: TaggedSocket): void {
+  this[kConn]?.connected();
+}
+
+function onSocketData(this: TaggedSocket, chunk: Buffer): void {
+  this[kConn]?.data(chunk);
+}
+
+function onSocketEnd(this: TaggedSocket): void {
+  this[kConn]?.ended();
+}
+
+function onSocketClose(this: TaggedSocket): void {
+  this[kConn]?.closed();
+}
+
+function onSocketDrain(this: TaggedSocket): void {
+  this[kConn]?.drained();
+}
+
+function onSocketError(this: TaggedSocket): void {
+  // 'close' follows and decides.
+}
+
+export class UpstreamConnection implements ResponseHandler, Expiring {
+  readonly socket: TaggedSocket;
+  readonly #owner: ConnectionOwner;
+  readonly #parser: ResponseParser;
+  deadline = Infinity;
+  #state = S_CONNECTING;
+  #wait = W_CONNECT;
+  #user: UpstreamUser | null = null;
+  #chunked = false;
+  /** The whole request (head and body) has been handed to the socket. */
+  #requestSent = false;
+  #keepAlive = false;
+  #completed = false;
+  #paused = false;
+  /** Exchanges carried (for tests and reuse accounting). */
+  exchanges = 0;
+
+  constructor(endpoint: UpstreamEndpoint, owner: ConnectionOwner) {
+    this.#owner = owner;
+    this.#parser = new ResponseParser(this);
+    const socket = dial(endpoint) as TaggedSocket;
+    socket[kConn] = this;
+    socket.on('error', onSocketError);
+    socket.once(endpoint.tls === null ? 'connect' : 'secureConnect', onSocketConnect);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
+    this.socket = socket;
+    this.deadline = owner.sweep.refresh() + owner.timeouts.connectTimeoutMs;
+    owner.sweep.add(this);
+  }
+
+  get idle(): boolean {
+    return this.#state === S_IDLE;
+  }
+
+  get closedOrClosing(): boolean {
+    return this.#state === S_CLOSED || this.socket.destroyed;
+  }
+
+  /**
+   * Starts an exchange: writes `head` (a serialised request head) and
+   * announces the response to `method`. `body` says how the request body
+   * follows: 'chunked' re-frames each writeBody() slice, 'none' means the
+   * request is complete with the head.
+   */
+  begin(user: UpstreamUser, method: string, head: Buffer, body: 'chunked' | 'length' | 'none'): void {
+    this.#user = user;
+    this.#chunked = body === 'chunked';
+    this.#requestSent = body === 'none';
+    this.#completed = false;
+    this.#keepAlive = false;
+    this.exchanges++;
+    this.#parser.expectResponse(method);
+    if (this.#state !== S_CONNECTING) {
+      this.#state = S_BUSY;
+      this.#wait = W_HEAD;
+      this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+    }
+    this.socket.write(head);
+  }
+
+  /** A slice of the request body; false: wait for the user's upstreamDrain(). */
+  writeBody(slice: Buffer): boolean {
+    const socket = this.socket;
+    if (this.#wait === W_HEAD) this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+    if (!this.#chunked) return socket.write(slice);
+    socket.cork();
+    socket.write(chunkHeader(slice.length));
+    socket.write(slice);
+    const ok = socket.write(CHUNK_END);
+    socket.uncork();
+    return ok;
+  }
+
+  /** The request body ended (the last chunk is written for chunked bodies; request trailers are not forwarded). */
+  endBody(): void {
+    if (this.#chunked) this.socket.write(LAST_CHUNK);
+    this.#requestSent = true;
+  }
+
+  /** The client is not reading: stop reading the response. */
+  pause(): void {
+    if (this.#paused || this.#state === S_CLOSED) return;
+    this.#paused = true;
+    this.deadline = Infinity;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#state === S_BUSY) this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+    this.socket.resume();
+  }
+
+  /** The user gives up on the exchange (client gone, or its request failed): never reused. */
+  abort(): void {
+    this.#user = null;
+    this.destroy();
+  }
+
+  /** Closes the connection now; its user (if any) is not told. */
+  destroy(): void {
+    if (this.#state === S_CLOSED) return;
+    this.#state = S_CLOSED;
+    this.deadline = Infinity;
+    this.#owner.sweep.delete(this);
+    this.socket.destroy();
+    this.#owner.discarded(this);
+  }
+
+  /** Back in the pool: idle until the keep-alive expiry. */
+  parked(): void {
+    this.#state = S_IDLE;
+    if (this.#paused) {
+      // Never pool a paused socket: its next response would never be read
+      // (the stall trap of perf-calibration §6).
+      this.#paused = false;
+      this.socket.resume();
+    }
+    this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamIdleTimeoutMs;
+  }
+
+  // Socket events --------------------------------------------------------------
+
+  connected(): void {
+    if (this.#state !== S_CONNECTING) return;
+    if (this.#user === null) {
+      this.#state = S_IDLE;
+      this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamIdleTimeoutMs;
+      return;
+    }
+    this.#state = S_BUSY;
+    this.#wait = W_HEAD;
+    this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+  }
+
+  data(chunk: Buffer): void {
+    const user = this.#user;
+    if (user === null) {
+      // Bytes while idle: a backend that answered twice or sent more than it framed.
+      this.destroy();
+      return;
+    }
+    user.batchStart();
+    const out = this.#parser.execute(chunk);
+    if (this.#user !== user) {
+      // The user aborted the exchange from one of its callbacks.
+    } else if (out.kind === 'complete') {
+      // Anything after the response (out.consumed < length) is an anomaly:
+      // the response itself was whole, the connection is not reusable.
+      this.#finish(out.consumed === chunk.length);
+    } else if (out.kind === 'error' || out.kind === 'upgrade') {
+      // 101 to a request that asked for no upgrade is an anomaly too.
+      this.#fail(502);
+    } else if (this.#wait === W_BODY && !this.#paused) {
+      this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+    }
+    user.batchEnd();
+  }
+
+  ended(): void {
+    if (this.#user === null) {
+      this.destroy();
+      return;
+    }
+    const user = this.#user;
+    user.batchStart();
+    // Completes a close-delimited body, or reports the loss.
+    const err = this.#parser.endOfStream();
+    if (this.#user !== user) {
+      // Aborted from a callback.
+    } else if (err === undefined && this.#completed) this.#finish(false);
+    else this.#fail(502);
+    user.batchEnd();
+  }
+
+  closed(): void {
+    if (this.#user !== null) this.#fail(502);
+    else this.destroy();
+  }
+
+  drained(): void {
+    this.#user?.upstreamDrain();
+  }
+
+  expired(): void {
+    if (this.#state === S_IDLE || this.#user === null) {
+      this.destroy();
+      return;
+    }
+    if (this.#paused) {
+      this.deadline = Infinity;
+      return;
+    }
+    this.#fail(this.#wait === W_BODY ? 502 : 504);
+  }
+
+  // ResponseHandler --------------------------------------------------------------
+
+  onInformational(): void {
+    // 100 Continue and 103 Early Hints are not relayed: the engine answered
+    // the client's Expect itself.
+  }
+
+  onHead(head: ResponseHead): void {
+    this.#wait = W_BODY;
+    this.#keepAlive = head.keepAlive;
+    this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+    this.#user?.upstreamHead(head);
+  }
+
+  onBody(data: Buffer, start: number, end: number): void {
+    this.#user?.upstreamBody(data, start, end);
+  }
+
+  onTrailers(trailers: string[]): void {
+    this.#user?.upstreamTrailers(trailers);
+  }
+
+  onMessageComplete(): void {
+    this.#completed = true;
+  }
+
+  // -------------------------------------------------------------------------------
+
+  #finish(clean: boolean): void {
+    const user = this.#user!;
+    this.#user = null;
+    if (clean && this.#keepAlive && this.#requestSent && this.#state === S_BUSY && !this.socket.destroyed) this.#owner.reusable(this);
+    else this.destroy();
+    user.upstreamComplete();
+  }
+
+  #fail(status: number): void {
+    const user = this.#user;
+    this.#user = null;
+    this.destroy();
+    user?.upstreamFailed(status);
+  }
+}
+
+function dial(endpoint: UpstreamEndpoint): Socket | TLSSocket {
+  const { address, port, tls } = endpoint;
+  if (tls === null) return netConnect({ host: address, port, noDelay: true });
+  // As for HTTP/2 upstreams: SNI only for a configured name (never the
+  // client's Host, never an IP address); verification when the cluster asks.
+  const servername = tls.serverName !== null && isIP(tls.serverName) === 0 ? tls.serverName : undefined;
+  const socket = tlsConnect({
+    host: address,
+    port,
+    servername,
+    ALPNProtocols: ['http/1.1'],
+    rejectUnauthorized: tls.verify,
+    ca: tls.caPem ?? undefined,
+  });
+  socket.setNoDelay(true);
+  return socket;
+}
