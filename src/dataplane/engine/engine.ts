@@ -128,6 +128,11 @@ export class Http1Engine implements EngineContext {
     for (const conn of this.#connections) conn.destroy();
   }
 
+  /** The drain deadline passed with upstream pools still busy: cut them. */
+  destroyPools(): void {
+    this.#registry.destroy();
+  }
+
   /** Close the upstream pools (after the drain). */
   async close(): Promise<void> {
     await this.#registry.close();

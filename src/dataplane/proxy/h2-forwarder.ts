@@ -95,4 +95,9 @@ export class H2Forwarder implements Forwarder {
   close(): Promise<void> {
     return this.#registry.close();
   }
+
+  /** The drain deadline passed: cut every upstream connection, in flight or not. */
+  destroy(): void {
+    this.#registry.destroy();
+  }
 }

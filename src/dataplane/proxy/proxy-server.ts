@@ -342,6 +342,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   async #close(): Promise<void> {
     this.#closing = true;
+    const drainEnd = performance.now() + this.options.drainTimeoutMs;
     const plain = this.#server;
     const tlsHttp1 = this.#tlsHttp1;
     // Upgraded sockets are not the servers' to close: the tunnel registry
@@ -379,7 +380,26 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       clearTimeout(deadline);
     }
     this.#stalled.stop();
-    await Promise.all([this.#http1Forwarder.close(), this.#http2Forwarder.close(), engine?.close()]);
+    // Upstream pools close once their in-flight requests finish; one whose
+    // request never ends (a client that vanished without its upstream
+    // request being aborted, a backend that never answers) must not hold the
+    // process past the drain deadline: then they are cut.
+    const pools = Promise.all([this.#http1Forwarder.close(), this.#http2Forwarder.close(), engine?.close()]);
+    const remaining = Math.max(0, drainEnd - performance.now());
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), remaining);
+    });
+    try {
+      if ((await Promise.race([pools, expired])) === 'expired') {
+        this.#http1Forwarder.destroy();
+        this.#http2Forwarder.destroy();
+        engine?.destroyPools();
+        await pools;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ForwarderHost -----------------------------------------------------------

@@ -74,6 +74,11 @@ export class UndiciForwarder implements Forwarder {
   close(): Promise<void> {
     return this.#registry.close();
   }
+
+  /** The drain deadline passed: cut every upstream connection, in flight or not. */
+  destroy(): void {
+    this.#registry.destroy();
+  }
 }
 
 const UPSTREAM_SERVERNAME_PLACEHOLDER = 'martello.upstream';

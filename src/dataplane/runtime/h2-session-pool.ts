@@ -209,6 +209,12 @@ export class H2SessionPool implements ClosablePool {
     return new Promise((resolve) => this.#closeWaiters.push(resolve));
   }
 
+  /** The drain deadline passed: destroy every session; their streams fail and close() settles. */
+  destroy(): void {
+    this.#closed = true;
+    for (const record of this.#open) record.session.destroy();
+  }
+
   // Internal, called from the module-level listeners -------------------------
 
   sessionConnected(record: SessionRecord): void {

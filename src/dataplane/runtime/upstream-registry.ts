@@ -11,6 +11,8 @@ import type { UpstreamEndpoint } from '../compile/cluster.ts';
 export interface ClosablePool {
   /** Stop taking new requests, finish the ones already given, then release connections. */
   close(): Promise<void>;
+  /** The drain deadline passed: cut every connection, in flight or not. */
+  destroy?(): unknown;
 }
 
 export type PoolFactory<P extends ClosablePool> = (endpoint: UpstreamEndpoint) => P;
@@ -19,6 +21,8 @@ export class UpstreamRegistry<P extends ClosablePool> {
   readonly #pools = new Map<string, P>();
   readonly #factory: PoolFactory<P>;
   readonly #closing = new Set<Promise<void>>();
+  /** Pools retired but not yet closed, so destroy() can reach them too. */
+  readonly #retired = new Set<P>();
   readonly #onCloseError: (err: unknown, key: string) => void;
   #wanted: ReadonlySet<string>;
   #closed = false;
@@ -74,12 +78,29 @@ export class UpstreamRegistry<P extends ClosablePool> {
     await Promise.all(this.#closing);
   }
 
+  /** After the drain deadline: cut every pool, open or still closing; close() then settles at once. */
+  destroy(): void {
+    this.#closed = true;
+    for (const key of this.#pools.keys()) this.#retire(key);
+    for (const pool of this.#retired) {
+      try {
+        pool.destroy?.();
+      } catch (err) {
+        this.#onCloseError(err, 'destroy');
+      }
+    }
+  }
+
   #retire(key: string): void {
     const pool = this.#pools.get(key);
     if (pool === undefined) return;
     this.#pools.delete(key);
+    this.#retired.add(pool);
     const done = pool.close().catch((err: unknown) => this.#onCloseError(err, key));
     this.#closing.add(done);
-    void done.finally(() => this.#closing.delete(done));
+    void done.finally(() => {
+      this.#closing.delete(done);
+      this.#retired.delete(pool);
+    });
   }
 }
