@@ -47,6 +47,13 @@ export function statusForUpstreamError(err: unknown): number {
   return typeof code === 'string' && TIMEOUT_CODES.has(code) ? 504 : 502;
 }
 
+/** The client side is gone: a destroyed HTTP/1.1 response, or an HTTP/2 response whose stream is destroyed (the compatibility response has no `destroyed`). */
+function isResponseGone(res: DownstreamResponse): boolean {
+  if ((res as { destroyed?: boolean }).destroyed === true) return true;
+  const stream = (res as { stream?: { destroyed: boolean } }).stream;
+  return stream !== undefined && stream.destroyed;
+}
+
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: TaggedResponse;
   readonly #requestId: string;
@@ -78,7 +85,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   /** 'close' on the client response: if the response was not finished, the client left. */
   clientClosed(): void {
-    if (this.#done || this.#res.writableFinished) return;
+    // #done is set before the response is ended, so a 'close' after a
+    // complete response never gets here. (writableFinished is no guide: the
+    // HTTP/2 compatibility response reports true once its stream closes,
+    // finished or not.)
+    if (this.#done) return;
     this.#clientGone = true;
     // Before onRequestStart there is no controller yet; it aborts then.
     this.#controller?.abort(CLIENT_GONE);
@@ -91,7 +102,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {
     const res = this.#res;
-    if (this.#clientGone || res.destroyed) {
+    if (this.#clientGone || isResponseGone(res)) {
       controller.abort(CLIENT_GONE);
       return;
     }

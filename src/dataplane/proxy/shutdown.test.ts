@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
@@ -52,5 +53,34 @@ describe('shutdown with upstream requests that never finish', () => {
       await h1;
       session.destroy();
     });
+  }
+});
+
+test('an HTTP/2 client that vanishes mid-request aborts its upstream requests (nothing is left for close() to wait on)', { timeout: 20_000 }, async () => {
+  const backend = createHttpServer((_req, res) => setTimeout(() => res.end('x'.repeat(100_000)), 100));
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const port = (backend.address() as AddressInfo).port;
+  const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { h2c: true, drainTimeoutMs: 10_000 });
+  try {
+    const session = h2connect(`http://127.0.0.1:${p.port}`);
+    session.on('error', () => {});
+    let seen = 0;
+    backend.on('request', () => seen++);
+    for (let i = 0; i < 20; i++) {
+      const stream = session.request({ ':authority': 'a.test', ':path': '/' });
+      stream.on('error', () => {});
+      stream.end();
+    }
+    await eventually(() => seen === 20, 10_000, 'all requests reach the backend');
+    session.destroy();
+    await eventually(() => p.proxy.activeConnections === 0, 10_000, 'the client connection is gone');
+    const started = Date.now();
+    await p.close();
+    const took = Date.now() - started;
+    // Before the fix the HTTP/2 compatibility response hid the client's
+    // departure and close() waited for the whole drain deadline.
+    assert.ok(took < 3_000, `close() took ${took} ms`);
+  } finally {
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
   }
 });
