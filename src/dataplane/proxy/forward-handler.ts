@@ -13,7 +13,7 @@
 
 import type { Dispatcher } from 'undici';
 import type { DownstreamResponse, ForwarderHost } from './forwarder.ts';
-import { isHttp2Response } from './local-response.ts';
+import { isHttp2Response, isResponseGone } from './local-response.ts';
 import { buildResponseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -45,13 +45,6 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_CONNECT_TIMEOUT', '
 export function statusForUpstreamError(err: unknown): number {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && TIMEOUT_CODES.has(code) ? 504 : 502;
-}
-
-/** The client side is gone: a destroyed HTTP/1.1 response, or an HTTP/2 response whose stream is destroyed (the compatibility response has no `destroyed`). */
-function isResponseGone(res: DownstreamResponse): boolean {
-  if ((res as { destroyed?: boolean }).destroyed === true) return true;
-  const stream = (res as { stream?: { destroyed: boolean } }).stream;
-  return stream !== undefined && stream.destroyed;
 }
 
 export class ForwardHandler implements Dispatcher.DispatchHandler {
@@ -97,7 +90,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
-    if (this.#clientGone) controller.abort(CLIENT_GONE);
+    // A client that left before this handler listened for 'close' is only
+    // visible on the response itself.
+    if (this.#clientGone || isResponseGone(this.#res)) controller.abort(CLIENT_GONE);
   }
 
   onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {

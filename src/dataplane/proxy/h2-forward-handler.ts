@@ -29,6 +29,7 @@ import type { H2SessionPool } from '../runtime/h2-session-pool.ts';
 import { H2_CONNECT_TIMEOUT } from '../runtime/h2-session-pool.ts';
 import type { DownstreamRequest, DownstreamResponse, ForwardRequest, ForwarderHost } from './forwarder.ts';
 import { buildH2ResponseHeaders, http1Trailers, http2Trailers } from './h2-headers.ts';
+import { isResponseGone } from './local-response.ts';
 
 /** No response head within responseHeaderTimeoutMs (answered 504). */
 export const H2_HEADERS_TIMEOUT = 'MARTELLO_H2_HEADERS_TIMEOUT';
@@ -177,7 +178,7 @@ export class H2ForwardHandler {
   /** Open the upstream stream and wire everything; failures are answered, never thrown. */
   start(pool: H2SessionPool, headers: OutgoingHttpHeaders): void {
     const res = this.#res;
-    if (res.destroyed || res.headersSent) {
+    if (isResponseGone(res) || res.headersSent) {
       // The client left before we started (or someone answered already).
       res.destroy();
       this.#phase = DONE;

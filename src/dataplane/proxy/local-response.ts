@@ -37,6 +37,18 @@ export function notFoundBody(host: string, path: string): Buffer {
   return Buffer.from(`404 Not Found: no route for host ${sanitizeForEcho(host)} path ${sanitizeForEcho(path)}\n`);
 }
 
+/**
+ * The client side is gone: a destroyed HTTP/1.1 response, or an HTTP/2
+ * response whose stream is destroyed. The compatibility response has no
+ * `destroyed`, and its `writableFinished` turns true when the stream closes,
+ * finished or not, so neither tells on its own.
+ */
+export function isResponseGone(res: DownstreamResponse): boolean {
+  if ((res as { destroyed?: boolean }).destroyed === true) return true;
+  const stream = (res as { stream?: { destroyed: boolean } }).stream;
+  return stream !== undefined && stream.destroyed;
+}
+
 /** HTTP/2 responses (node:http2 compatibility API) have a `stream`; connection headers are forbidden there. */
 export function isHttp2Response(res: DownstreamResponse): boolean {
   return (res as { stream?: unknown }).stream !== undefined;
@@ -56,7 +68,7 @@ export function sendLocal(
   body?: Buffer,
   extraHeaders?: readonly string[],
 ): void {
-  if (res.headersSent || res.destroyed) {
+  if (res.headersSent || isResponseGone(res)) {
     res.destroy();
     return;
   }

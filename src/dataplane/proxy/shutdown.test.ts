@@ -84,3 +84,31 @@ test('an HTTP/2 client that vanishes mid-request aborts its upstream requests (n
     await new Promise<void>((resolve) => backend.close(() => resolve()));
   }
 });
+
+test('HTTP/2 streams reset right after their HEADERS leave no upstream request behind', { timeout: 20_000 }, async () => {
+  const backend = createHttpServer((_req, res) => setTimeout(() => res.end('x'.repeat(100_000)), 200));
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const port = (backend.address() as AddressInfo).port;
+  const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { h2c: true, drainTimeoutMs: 10_000 });
+  try {
+    const session = h2connect(`http://127.0.0.1:${p.port}`);
+    session.on('error', () => {});
+    let seen = 0;
+    backend.on('request', () => seen++);
+    for (let i = 0; i < 20; i++) {
+      const stream = session.request({ ':authority': 'a.test', ':path': '/' });
+      stream.on('error', () => {});
+      stream.end();
+      stream.close(0x8 /* CANCEL */);
+    }
+    await eventually(() => seen > 0 || p.proxy.requests >= 20, 10_000, 'the proxy saw the requests');
+    session.close();
+    await eventually(() => p.proxy.activeConnections === 0, 10_000, 'the client connection is gone');
+    const started = Date.now();
+    await p.close();
+    const took = Date.now() - started;
+    assert.ok(took < 3_000, `close() took ${took} ms`);
+  } finally {
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
+  }
+});
