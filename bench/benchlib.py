@@ -560,16 +560,17 @@ def render(rows, meta, results):
     return "\n".join(out)
 
 
-def update_docs(path, md):
-    block = f"{START_MARK}\n{md}\n{END_MARK}"
+def update_docs(path, md, markers="results"):
+    start_mark, end_mark = f"<!-- bench:{markers}:start -->", f"<!-- bench:{markers}:end -->"
+    block = f"{start_mark}\n{md}\n{end_mark}"
     try:
         with open(path) as f:
             doc = f.read()
     except FileNotFoundError:
         doc = "# Benchmarks\n\n## Results\n\n"
-    if START_MARK in doc and END_MARK in doc and doc.index(START_MARK) < doc.index(END_MARK):
-        head = doc[: doc.index(START_MARK)]
-        tail = doc[doc.index(END_MARK) + len(END_MARK):]
+    if start_mark in doc and end_mark in doc and doc.index(start_mark) < doc.index(end_mark):
+        head = doc[: doc.index(start_mark)]
+        tail = doc[doc.index(end_mark) + len(end_mark):]
         doc = head + block + tail
     else:
         doc = doc.rstrip("\n") + "\n\n" + block + "\n"
@@ -594,8 +595,8 @@ def cmd_report(args):
     md = render(rows, meta, results)
     print(md)
     if args.docs:
-        update_docs(args.docs, md)
-        print(f"\n(written between the bench:results markers of {args.docs})", file=sys.stderr)
+        update_docs(args.docs, md, args.markers)
+        print(f"\n(written between the bench:{args.markers} markers of {args.docs})", file=sys.stderr)
     return 0
 
 
@@ -637,6 +638,7 @@ def main():
     s.add_argument("--meta")
     s.add_argument("--commands")
     s.add_argument("--docs")
+    s.add_argument("--markers", default="results")
     s.add_argument("--bar", type=float, default=0.2)
     s.set_defaults(fn=cmd_report)
     args = p.parse_args()

@@ -29,6 +29,8 @@ CHECK_ONLY=0
 READY_TIMEOUT=30
 BAR=0.2
 MARTELLO_EXTRA=""
+MARKERS="results"
+BASE_ROOT=""
 MAX_RETRIES=""   # default: --reps
 QUIET_WAIT=60    # before each round, wait up to this long for other work to stop
 HOST_HEADER="bench.local"
@@ -43,13 +45,18 @@ Benchmarks reverse proxies pinned to CPU $PROXY_CPU against one nginx backend
 (CPU $LOAD_CPU) with wrk (CPU $LOAD_CPU), keep-alive on both sides, 100-byte body.
 
 Options:
-  --targets LIST     comma-separated subset of nginx,haproxy,martello (default $TARGETS)
+  --targets LIST     comma-separated subset of nginx,haproxy,martello,martello-quiet,martello-base
+                     (default $TARGETS). martello-quiet: Martello with --access-log off
+                     --no-trace-create (metrics stay on); martello-base: the Martello checkout
+                     given by --base-root (e.g. a git worktree of an older commit)
   --reps N           measured repetitions per target and concurrency (default $REPS)
   --conns LIST       wrk connection counts (default $CONNS)
   --duration S       seconds per measured run (default $DURATION)
   --warmup S         warm-up seconds per target and concurrency (default $WARMUP)
   --pause S          idle seconds between runs (default $PAUSE)
   --docs FILE        Markdown page to update between the bench:results markers
+  --markers NAME     update between the bench:NAME markers instead (default results)
+  --base-root DIR    the checkout martello-base runs (with its node_modules)
                      (default docs/benchmarks.md)
   --no-docs          print the results only; do not touch the docs page
   --bar X            Martello/nginx req/s ratio to report against (default $BAR)
@@ -81,6 +88,8 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP=${2:?}; shift 2 ;;
     --pause) PAUSE=${2:?}; shift 2 ;;
     --docs) DOCS=${2:?}; shift 2 ;;
+    --markers) MARKERS=${2:?}; shift 2 ;;
+    --base-root) BASE_ROOT=${2:?}; shift 2 ;;
     --no-docs) WRITE_DOCS=0; shift ;;
     --bar) BAR=${2:?}; shift 2 ;;
     --martello-args) MARTELLO_EXTRA=${2?}; shift 2 ;;
@@ -106,7 +115,9 @@ IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 IFS=, read -r -a CONN_LIST <<<"$CONNS"
 [ ${#TARGET_LIST[@]} -ge 1 ] || die "--targets is empty"
 for t in "${TARGET_LIST[@]}"; do
-  case "$t" in nginx|haproxy|martello) ;; *) die "unknown target '$t' (use nginx, haproxy, martello)" ;; esac
+  case "$t" in nginx|haproxy|martello|martello-quiet) ;;
+    martello-base) [ -n "$BASE_ROOT" ] && [ -x "$BASE_ROOT/bin/martello" ] || die "martello-base needs --base-root DIR with bin/martello" ;;
+    *) die "unknown target '$t' (use nginx, haproxy, martello, martello-quiet, martello-base)" ;; esac
 done
 for c in "${CONN_LIST[@]}"; do is_uint "$c" && [ "$c" -ge 1 ] || die "bad connection count '$c'"; done
 has_target() { local t; for t in "${TARGET_LIST[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
@@ -248,8 +259,8 @@ wait_http() { # name url pid timeout_s -> 0 once a GET answers 200 with BODY
 }
 show_log() { [ -f "$1" ] && { echo "---- last lines of $1:" >&2; tail -n 30 "$1" >&2; echo "----" >&2; }; return 0; }
 
-read -r BACKEND_PORT NGINX_PORT HAPROXY_PORT MARTELLO_PORT ADMIN_PORT STATUS_PORT <<<"$("${LIB[@]}" ports 6)"
-declare -A PORT=([nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [martello]=$MARTELLO_PORT)
+read -r BACKEND_PORT NGINX_PORT HAPROXY_PORT MARTELLO_PORT ADMIN_PORT STATUS_PORT QUIET_PORT QUIET_ADMIN BASE_PORT BASE_ADMIN <<<"$("${LIB[@]}" ports 10)"
+declare -A PORT=([nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [martello]=$MARTELLO_PORT [martello-quiet]=$QUIET_PORT [martello-base]=$BASE_PORT)
 declare -A PID=()
 declare -A LOGS=([backend]="$TMP/backend-error.log" [nginx]="$TMP/nginx-proxy-error.log" [haproxy]="$TMP/haproxy.out" [martello]="$TMP/martello.log")
 
@@ -279,26 +290,31 @@ start_haproxy() {
   PID[haproxy]=$!; PIDS+=("$!")
   wait_http haproxy "http://127.0.0.1:$HAPROXY_PORT/" "${PID[haproxy]}" 10 || { show_log "$TMP/haproxy.out"; die "haproxy failed"; }
 }
-start_martello() {
+start_martello_variant() { # name root port admin-port extra-args...
+  local name=$1 root=$2 port=$3 admin=$4; shift 4
   mkdir -p "$TMP/manifests"
   fill "$BENCH/conf/martello-manifests.yaml.tmpl" "$TMP/manifests/bench.yaml" BACKEND_PORT="$BACKEND_PORT"
-  local cmd=(taskset -c "$PROXY_CPU" "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1
-    --listen-http "127.0.0.1:$MARTELLO_PORT" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$ADMIN_PORT")
+  local cmd=(taskset -c "$PROXY_CPU" "$root/bin/martello" serve --manifests "$TMP/manifests" --workers 1
+    --listen-http "127.0.0.1:$port" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$admin" "$@")
   # shellcheck disable=SC2206
   [ -n "$MARTELLO_EXTRA" ] && cmd+=($MARTELLO_EXTRA)
-  note_cmd "${cmd[*]}   # manifests: bench/conf/martello-manifests.yaml.tmpl"
-  "${cmd[@]}" >"$TMP/martello.log" 2>&1 &
-  PID[martello]=$!; PIDS+=("$!")
+  note_cmd "${cmd[*]}   # $name; manifests: bench/conf/martello-manifests.yaml.tmpl"
+  # The access log (stdout) goes to a file, as a log shipper would read it.
+  "${cmd[@]}" >"$TMP/$name.log" 2>"$TMP/$name.err" &
+  PID[$name]=$!; PIDS+=("$!"); LOGS[$name]="$TMP/$name.err"
   local deadline=$((SECONDS + READY_TIMEOUT)) code=""
   while [ $SECONDS -lt $deadline ]; do
-    alive "${PID[martello]}" || { show_log "$TMP/martello.log"; die "martello exited during start-up"; }
-    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/readyz" 2>/dev/null || true)
+    alive "${PID[$name]}" || { show_log "$TMP/$name.err"; die "$name exited during start-up"; }
+    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/readyz" 2>/dev/null || true)
     [ "$code" = 200 ] && break
     sleep 0.25
   done
-  [ "$code" = 200 ] || { show_log "$TMP/martello.log"; die "martello /readyz did not answer 200 within ${READY_TIMEOUT}s (last: ${code:-none})"; }
-  wait_http martello "http://127.0.0.1:$MARTELLO_PORT/" "${PID[martello]}" 10 || { show_log "$TMP/martello.log"; die "martello does not proxy bench.local to the backend"; }
+  [ "$code" = 200 ] || { show_log "$TMP/$name.err"; die "$name /readyz did not answer 200 within ${READY_TIMEOUT}s (last: ${code:-none})"; }
+  wait_http "$name" "http://127.0.0.1:$port/" "${PID[$name]}" 10 || { show_log "$TMP/$name.err"; die "$name does not proxy bench.local to the backend"; }
 }
+start_martello() { start_martello_variant martello "$ROOT" "$MARTELLO_PORT" "$ADMIN_PORT"; }
+start_martello-quiet() { start_martello_variant martello-quiet "$ROOT" "$QUIET_PORT" "$QUIET_ADMIN" --access-log off --no-trace-create; }
+start_martello-base() { start_martello_variant martello-base "$BASE_ROOT" "$BASE_PORT" "$BASE_ADMIN"; }
 
 for t in "${TARGET_LIST[@]}"; do
   "start_$t"
@@ -385,7 +401,7 @@ cp "$TMP/meta.json" "$BENCH/results/$RUN_ID.meta.json"
 cp "$COMMANDS" "$BENCH/results/$RUN_ID.commands.txt"
 # re-render later with: python3 bench/benchlib.py report --results bench/results/ID.jsonl \
 #   --meta bench/results/ID.meta.json --commands bench/results/ID.commands.txt [--docs docs/benchmarks.md]
-report=("${LIB[@]}" report --results "$RESULTS" --meta "$TMP/meta.json" --commands "$COMMANDS" --bar "$BAR")
+report=("${LIB[@]}" report --results "$RESULTS" --meta "$TMP/meta.json" --commands "$COMMANDS" --bar "$BAR" --markers "$MARKERS")
 [ "$WRITE_DOCS" = 1 ] && report+=(--docs "$DOCS")
 echo
 "${report[@]}" | tee "$BENCH/results/$RUN_ID.md"

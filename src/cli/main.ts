@@ -8,6 +8,7 @@ import { runExplain } from './commands/explain.ts';
 import { runRoutes } from './commands/routes.ts';
 import { runServe } from './commands/serve.ts';
 import { UsageError } from './listen-address.ts';
+import { VERSION } from '../shared/version.ts';
 
 const HELP = `martello: a reload-free, injection-free Kubernetes ingress controller
 
@@ -66,7 +67,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const VERSION = '0.1.0';
 
 // `martello routes | head`: a reader that stops reading ends the output quietly, as for any Unix tool.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -8,8 +8,9 @@ import type { LoadBalancingPolicy } from '../model/model.ts';
 import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions } from '../translate/options.ts';
 import { LOAD_BALANCE_VALUES, policyOfLoadBalance } from '../translate/passes/balancing-settings.ts';
 import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
+import { parseCidrSet } from '../dataplane/edge/cidr.ts';
 
-type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean };
+export type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean };
 
 export const CLASS_FLAGS = {
   'controller-class': { type: 'string', default: DEFAULT_CONTROLLER_CLASS },
@@ -38,6 +39,11 @@ export const TLS_FLAGS = {
   'hsts-include-subdomains': { type: 'boolean' },
   'hsts-preload': { type: 'boolean' },
   h2c: { type: 'boolean' },
+  'path-merge-slashes': { type: 'boolean' },
+  'allow-encoded-slashes': { type: 'boolean' },
+  'allow-backslashes': { type: 'boolean' },
+  'trusted-proxies': { type: 'string' },
+  'headers-with-underscores': { type: 'string', default: 'reject' },
 } as const satisfies Record<string, FlagSpec>;
 
 export const TLS_HELP = `  --default-ssl-certificate NS/NAME    kubernetes.io/tls Secret served when no Ingress certificate matches
@@ -50,6 +56,14 @@ export const TLS_HELP = `  --default-ssl-certificate NS/NAME    kubernetes.io/tl
   --[no-]hsts-include-subdomains   (default: yes)
   --[no-]hsts-preload              (default: no)
   --h2c                            accept HTTP/2 with prior knowledge on the plain listener (default: no)
+  --[no-]path-merge-slashes        treat "//" in request paths as "/" (default: yes; docs/edge.md)
+  --allow-encoded-slashes          keep %2F in paths (never decoded) instead of answering 400 (default: no)
+  --allow-backslashes              read "\\" in paths as "/" instead of answering 400 (default: no)
+  --trusted-proxies CIDRS          load balancers whose X-Forwarded-For/-Proto/-Host/-Port are believed and
+                                   extended (e.g. 10.0.0.0/8,fd00::/8); others get them overwritten (default: none)
+  --headers-with-underscores reject|drop|allow
+                                   request header names with "_" (X_Forwarded_For): 400, removed, or passed on
+                                   (default reject; ingress-nginx drops them)
   --load-balance round_robin|least_request|ewma
                                    balancing for Ingresses without a load-balance annotation (default round_robin)
   --http1-engine martello|node     who serves HTTP/1.1 clients and upstreams: Martello's own engine on raw
@@ -65,6 +79,11 @@ type TlsFlagValues = {
   'hsts-include-subdomains'?: boolean;
   'hsts-preload'?: boolean;
   h2c?: boolean;
+  'path-merge-slashes'?: boolean;
+  'allow-encoded-slashes'?: boolean;
+  'allow-backslashes'?: boolean;
+  'trusted-proxies'?: string;
+  'headers-with-underscores'?: string;
 };
 
 /** The proxy options the TLS flags set. */
@@ -85,7 +104,24 @@ export function proxyOptionsFrom(values: TlsFlagValues): Partial<ProxyOptions> {
   if (engine !== undefined && engine !== 'node' && engine !== 'martello') {
     throw new UsageError(`--http1-engine: expected node or martello, got "${engine}"`);
   }
-  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true, ...(engine === undefined ? {} : { engine }) };
+  const path = {
+    mergeSlashes: values['path-merge-slashes'] !== false,
+    rejectEncodedSlash: values['allow-encoded-slashes'] !== true,
+    rejectBackslash: values['allow-backslashes'] !== true,
+  };
+  const trusted = values['trusted-proxies'] ?? '';
+  if (trusted !== '') {
+    try {
+      parseCidrSet(trusted);
+    } catch (err) {
+      throw new UsageError(`--trusted-proxies: ${(err as Error).message}`);
+    }
+  }
+  const underscores = values['headers-with-underscores'] ?? 'reject';
+  if (underscores !== 'reject' && underscores !== 'drop' && underscores !== 'allow') {
+    throw new UsageError(`--headers-with-underscores: expected reject, drop or allow, got "${underscores}"`);
+  }
+  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true, path, trustedProxyCidrs: trusted, headersWithUnderscores: underscores, ...(engine === undefined ? {} : { engine }) };
 }
 
 /** "namespace/name" of --default-ssl-certificate, validated. */

@@ -4,7 +4,14 @@
 // listener and signal handling. Only this layer knows both planes.
 
 import { AdminServer } from '../admin/admin-server.ts';
-import { buildDebugConfig, buildMetrics } from '../admin/views.ts';
+import { buildDebugConfig } from '../admin/views.ts';
+import { F, PROPAGATION_BUCKETS } from '../observability/metrics/catalog.ts';
+import { configFamilies, watchFamilies, workerFamilies, type WatchState } from '../observability/metrics/control-plane.ts';
+import { renderExposition } from '../observability/metrics/exposition.ts';
+import { Histogram } from '../observability/metrics/histogram.ts';
+import { mergeSnapshots, samplesOf } from '../observability/metrics/snapshot.ts';
+import { VERSION } from '../shared/version.ts';
+import { ProcessMetrics } from '../observability/process-metrics.ts';
 import { ReconcileLoop, type ReconcileState } from '../controlplane/reconcile-loop.ts';
 import type { Source } from '../controlplane/sources/source.ts';
 import type { ProxyOptions } from '../dataplane/proxy/options.ts';
@@ -25,6 +32,8 @@ export interface ServingOptions {
   readonly logger: Logger;
   /** The level of `logger`, for worker processes (default info). */
   readonly logLevel?: LogLevel;
+  /** Watch health per reflector, for the martello_kube_watch_* metrics (controller mode). */
+  readonly watchHealth?: () => readonly WatchState[];
   /** Extra fields for /debug/config (e.g. Kubernetes connection health). */
   readonly debugExtras?: () => Record<string, unknown>;
   /** Called after every rebuild (status writing, events). */
@@ -45,11 +54,27 @@ export async function runServing(opts: ServingOptions): Promise<number> {
   const dataPlane = createDataPlane({ listen, proxyOptions: opts.proxyOptions ?? {}, fallbackCertificate, logger, logLevel: opts.logLevel ?? 'info' });
   let serving = false;
   let shuttingDown = false;
+  // Propagation: from the first change of a rebuild to its model serving in every process.
+  const propagation = new Histogram(PROPAGATION_BUCKETS);
+  const changedAt = new Map<number, number>();
+  dataPlane.onServing((generation) => {
+    const now = performance.now();
+    for (const [g, at] of changedAt) {
+      if (g > generation) continue;
+      propagation.observe((now - at) / 1000);
+      changedAt.delete(g);
+    }
+  });
+  const processMetrics = new ProcessMetrics('main');
+  const buildInfo = { [F.build.name]: samplesOf(F.build, [{ labels: [VERSION, process.version], value: 1 }]) };
   const loop: ReconcileLoop = new ReconcileLoop({
     sources: opts.sources,
     translateOptions: opts.translateOptions,
     logger: logger.child({ component: 'reconcile' }),
-    apply: (update) => dataPlane.apply(update),
+    apply: (update) => {
+      changedAt.set(update.generation, update.changedAt);
+      dataPlane.apply(update);
+    },
     onRebuild: opts.onRebuild === undefined ? undefined : (state) => opts.onRebuild?.(state, loop),
   });
   const admin = new AdminServer({
@@ -57,7 +82,14 @@ export async function runServing(opts: ServingOptions): Promise<number> {
     ready: () => serving && !shuttingDown && dataPlane.ready(loop.state.generation),
     metrics: async () => {
       const snap = await dataPlane.snapshot(() => loop.state.generation);
-      return buildMetrics(loop.state, snap.totals, snap.workers);
+      return renderExposition(mergeSnapshots([
+        snap.totals.metrics,
+        configFamilies(loop.state, propagation),
+        opts.watchHealth === undefined ? {} : watchFamilies(opts.watchHealth()),
+        listen.workers > 1 ? workerFamilies(snap.workers) : {},
+        processMetrics.snapshot(),
+        buildInfo,
+      ]));
     },
     debugConfig: async () => {
       const snap = await dataPlane.snapshot(() => loop.state.generation);
@@ -108,6 +140,7 @@ export async function runServing(opts: ServingOptions): Promise<number> {
   // Workers (or the in-process proxy) finish their in-flight requests first.
   await dataPlane.close();
   await admin.close();
+  processMetrics.stop();
   logger.info('stopped');
   return 0;
 }

@@ -23,6 +23,8 @@ export interface ModelUpdate {
   /** Increases by one each time a different model is applied. */
   readonly generation: number;
   readonly model: RoutingModel;
+  /** performance.now() when the first change that led to this model arrived (metrics: propagation time). */
+  readonly changedAt: number;
 }
 
 export interface ReconcileState {
@@ -239,7 +241,7 @@ export class ReconcileLoop {
     if (model === undefined || !sameModel(model, result.model)) {
       const previous = model;
       generation += 1;
-      this.#opts.apply({ generation, model: result.model });
+      this.#opts.apply({ generation, model: result.model, changedAt: this.#firstPendingAt });
       model = result.model;
       appliedAt = new Date().toISOString();
       const ms = performance.now() - started;

@@ -10,6 +10,7 @@ import { compile } from '../dataplane/compile/route-table.ts';
 import type { Cluster, PathMatch, Route, RoutingModel } from '../model/model.ts';
 import { explainRequest } from './explain.ts';
 import { parseExplainRequest } from './request.ts';
+import { canonicalizeTarget, DEFAULT_PATH_OPTIONS, isPathRejection, matchPathOf } from '../dataplane/edge/canonical-path.ts';
 
 const HOST = 'app.example.com';
 
@@ -45,11 +46,15 @@ describe('explain agrees with the route table', () => {
     fc.assert(fc.property(matches, fc.array(segment, { maxLength: 5 }).map((s) => `/${s.join('/')}`), (ms, requestPath) => {
       const model = modelOf(ms);
       const result = explain(model, requestPath);
-      const tableMatch = compile(model, 0).match(HOST, requestPath);
+      // The proxy matches the canonical path ("//a" is "/a"); so must the comparison.
+      const canonical = canonicalizeTarget(requestPath, DEFAULT_PATH_OPTIONS);
+      assert.ok(!isPathRejection(canonical));
+      const matchPath = matchPathOf(canonical.path);
+      const tableMatch = compile(model, 0).match(HOST, matchPath);
       const selected = result.routes.filter((r) => r.verdict === 'selected');
       assert.equal(selected.length, tableMatch.kind === 'route' ? 1 : 0);
       for (const cand of result.routes) {
-        const alone = compile(modelOf([cand.match]), 0).match(HOST, requestPath).kind === 'route';
+        const alone = compile(modelOf([cand.match]), 0).match(HOST, matchPath).kind === 'route';
         assert.equal(cand.verdict !== 'no-match', alone, `${cand.match.type} ${cand.match.path} vs ${requestPath}: ${cand.verdict}`);
       }
       if (tableMatch.kind === 'route') {

@@ -56,10 +56,12 @@ export function explainRequest(ctx: ExplainContext, request: ParsedRequest): Exp
   const ingresses = ctx.ingresses ?? [];
   const sources = new SourceIndex(ingresses);
   const vhost = table.virtualHostFor(request.authority);
-  const match = table.match(request.authority, request.path);
+  // Routes are matched on the canonical path ("//a/./b" is "/a/b"), as the proxy does.
+  const path = decision.path === '' ? request.path : decision.path;
+  const match = table.match(request.authority, path);
   const served = match.kind === 'not-found' ? undefined : match;
 
-  const routes = vhost === undefined ? [] : explainCandidates(vhost, match, request.path, sources);
+  const routes = vhost === undefined ? [] : explainCandidates(vhost, match, path, sources);
   const route = explainRoute(match, sources, routes.find((r) => r.verdict === 'selected')?.reason ?? '');
   const backend = served === undefined ? null : explainBackend(served, diagnostics);
   const tls = explainTls({
@@ -71,7 +73,7 @@ export function explainRequest(ctx: ExplainContext, request: ParsedRequest): Exp
     statuses: ctx.statuses,
     diagnostics,
     host: hostOf(request),
-    path: request.path,
+    path,
     selectedHost: vhost?.host ?? null,
     served: route?.source ?? null,
     matchKind: match.kind,

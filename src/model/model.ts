@@ -114,6 +114,72 @@ export interface Cluster {
   readonly loadBalancing?: LoadBalancingPolicy;
   /** Session affinity (sticky sessions); absent: none. */
   readonly affinity?: AffinityPolicy;
+  /**
+   * When a failed attempt is tried again on another endpoint; absent: the
+   * defaults (DEFAULT_RETRY_POLICY in model/upstream-defaults.ts,
+   * ingress-nginx's: connect failures, resets and timeouts, 3 tries in all,
+   * idempotent requests only). See docs/load-balancing.md, "Retries".
+   */
+  readonly retry?: RetryPolicy;
+  /** Timeouts towards the endpoints; absent (or a field absent): the defaults (DEFAULT_UPSTREAM_TIMEOUTS in model/upstream-defaults.ts, ingress-nginx's). */
+  readonly timeouts?: UpstreamTimeouts;
+}
+
+/**
+ * What makes an attempt worth retrying on another endpoint:
+ * - connect-failure: the connection could not be established (refused,
+ *   unreachable, TLS handshake failed); nginx's `error`, in part;
+ * - reset: the connection broke, or the response head was malformed, before
+ *   the response head was complete; nginx's `error` (the rest) and `invalid_header`;
+ * - timeout: connecting, sending the request or waiting for the response head
+ *   took too long (connect, per-try or response-header timeout); nginx's `timeout`;
+ * - http-NNN: the endpoint answered with that status (nginx's `http_NNN`).
+ */
+export type RetryCondition =
+  | 'connect-failure'
+  | 'reset'
+  | 'timeout'
+  | 'http-500'
+  | 'http-502'
+  | 'http-503'
+  | 'http-504'
+  | 'http-403'
+  | 'http-404'
+  | 'http-429';
+
+/**
+ * Retrying a failed attempt on a different endpoint (ingress-nginx's
+ * proxy-next-upstream, -tries, -timeout). Whatever the policy, a retry never
+ * happens once a response byte reached the client, and a non-idempotent
+ * request is retried only if `nonIdempotent` or none of its bytes reached the
+ * endpoint (lb/retry.ts, shouldRetry).
+ */
+export interface RetryPolicy {
+  /** Failures that are retried, in a fixed order (see RETRY_CONDITIONS); empty: never retry (nginx's `off`). */
+  readonly on: readonly RetryCondition[];
+  /** Attempts in all, the first included: 1 = no retry; 0 = no limit of its own (nginx's 0): each endpoint is tried at most once. */
+  readonly tries: number;
+  /** Time limit of each attempt up to the response head; absent: none besides the timeouts. */
+  readonly perTryTimeoutMs?: number;
+  /** No retry starts this long after the first attempt started (proxy-next-upstream-timeout); absent: no limit. */
+  readonly budgetMs?: number;
+  /** Retry POST, PATCH, LOCK and other non-idempotent requests too (nginx's `non_idempotent`). */
+  readonly nonIdempotent: boolean;
+}
+
+/**
+ * Timeouts towards an endpoint, in milliseconds (ingress-nginx's
+ * proxy-connect-timeout, proxy-read-timeout, proxy-send-timeout).
+ */
+export interface UpstreamTimeouts {
+  /** Establishing the connection (TCP, and TLS when used). */
+  readonly connectMs?: number;
+  /** From the end of sending the request to the complete response head. */
+  readonly responseHeaderMs?: number;
+  /** Longest pause between two reads of the response (after the head). */
+  readonly idleMs?: number;
+  /** Longest pause between two writes of the request to the endpoint (a stalled upload). */
+  readonly sendIdleMs?: number;
 }
 
 /**

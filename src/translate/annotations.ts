@@ -40,6 +40,12 @@ export const ANNOTATION = Object.freeze({
   sessionCookieMaxAge: names('session-cookie-max-age'),
   sessionCookieExpires: names('session-cookie-expires'),
   sessionCookieChangeOnFailure: names('session-cookie-change-on-failure'),
+  proxyConnectTimeout: names('proxy-connect-timeout'),
+  proxyReadTimeout: names('proxy-read-timeout'),
+  proxySendTimeout: names('proxy-send-timeout'),
+  proxyNextUpstream: names('proxy-next-upstream'),
+  proxyNextUpstreamTries: names('proxy-next-upstream-tries'),
+  proxyNextUpstreamTimeout: names('proxy-next-upstream-timeout'),
 });
 
 export function annotationField(name: string): string {

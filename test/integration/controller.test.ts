@@ -13,6 +13,7 @@ import { startTestApiServer, type TestApiServer } from '../kube-apiserver/index.
 import { startEchoBackend, type EchoBackend, type EchoReply } from '../support/echo-backend.ts';
 import { eventually } from '../support/eventually.ts';
 import { startController, type MartelloProcess } from '../support/martello-process.ts';
+import { scrapeMetrics, sumSamples } from '../support/metrics.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -111,13 +112,20 @@ describe('martello controller against the test API server', () => {
   });
 
   test('keeps serving the last good configuration while the API server is down, and says so', async () => {
+    const healthy = await scrapeMetrics(first.adminPort);
+    assert.equal(sumSamples(healthy, 'martello_kube_watch_up', { resource: 'ingresses' }), 1);
+    assert.ok(sumSamples(healthy, 'martello_kube_watch_events_total', { resource: 'ingresses', type: 'ADDED' }) >= 1);
+    assert.ok(sumSamples(healthy, 'martello_kube_watch_last_activity_timestamp_seconds', { resource: 'ingresses' }) > Date.now() / 1000 - 60);
+    const restartsBefore = sumSamples(healthy, 'martello_kube_watch_restarts_total');
     const outage = api.faults.restart(3000);
     const down = await first.waitFor((c) => c.kubernetes?.connected === false, 10_000);
     assert.equal(down.kubernetes?.stale, true);
+    assert.equal(sumSamples(await scrapeMetrics(first.adminPort), 'martello_kube_watch_up', { resource: 'ingresses' }), 0, 'the watch is reported down');
     assert.equal((await get(first.httpPort, 'web.test')).status, 200, 'traffic still routed during the outage');
     assert.equal((await request(`http://127.0.0.1:${first.adminPort}/readyz`)).statusCode, 200, 'still ready');
     await outage;
     await first.waitFor((c) => c.kubernetes?.connected === true, 20_000);
+    assert.ok(sumSamples(await scrapeMetrics(first.adminPort), 'martello_kube_watch_restarts_total') > restartsBefore, 'restarts counted');
     const startGeneration = (await first.debugConfig()).generation;
     api.delete('networking.k8s.io/v1', 'Ingress', 'default', 'broken');
     await first.waitFor((c) => c.generation > startGeneration && !c.routes.some((r) => r.host === 'broken.test'));

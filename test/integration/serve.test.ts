@@ -152,7 +152,7 @@ describe('martello serve', () => {
     const metrics = await (await request(`${admin}/metrics`)).body.text();
     const generation = (await martello.debugConfig()).generation;
     assert.match(metrics, new RegExp(`^martello_config_generation ${generation}$`, 'm'));
-    assert.match(metrics, /^martello_http_requests_total \d+$/m);
+    assert.match(metrics, /^martello_http_requests_total\{namespace="default",ingress="web",service="svc-b",method="GET",status="2xx"\} \d+$/m);
     const config = await martello.debugConfig();
     assert.ok(config.routes.some((r) => r.host === 'fixed.test' && r.match === 'prefix /' && r.cluster === 'default/svc-b:80'));
     assert.equal((await request(`${admin}/nope`)).statusCode, 404);

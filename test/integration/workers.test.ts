@@ -6,6 +6,7 @@
 // connection, and drain on SIGTERM. Which worker served what is read from
 // the per-worker counters of /debug/config; nothing is timed with sleeps.
 
+import { parseExposition, sumSamples } from '../support/metrics.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -221,9 +222,14 @@ describe('martello serve --workers 2', () => {
     assert.equal(served.reduce((a, b) => a + b, 0), 40);
     assert.ok(served.every((n) => n > 0), `both workers served requests: ${served.join(', ')}`);
     const metrics = await (await fetch(`http://127.0.0.1:${martello.adminPort}/metrics`)).text();
-    const total = Number(/^martello_http_requests_total (\d+)$/m.exec(metrics)?.[1]);
+    const total = sumSamples(parseExposition(metrics), 'martello_http_requests_total');
     assert.equal(total, end.reduce((a, b) => a + b, 0), '/metrics sums the workers');
     assert.match(metrics, /^martello_worker_config_generation\{worker="2"\} \d+$/m);
+    // Per-route counters are summed too, and every process reports its own gauges.
+    const samples = parseExposition(metrics);
+    assert.equal(sumSamples(samples, 'martello_http_requests_total', { service: 'svc-a', status: '2xx' }) >= 40, true);
+    const processes = new Set(samples.filter((x) => x.name === 'martello_process_resident_memory_bytes').map((x) => x.labels['process']));
+    assert.deepEqual([...processes].sort(), ['main', 'worker-1', 'worker-2']);
   });
 
   test('curl: plain HTTP/1.1, HTTPS with HTTP/1.1 and HTTP/2, through the workers', { skip: CURL === undefined && 'curl not installed (CI installs it)' }, async () => {

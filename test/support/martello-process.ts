@@ -43,6 +43,8 @@ export interface MartelloProcess {
   readonly child: ChildProcess;
   /** Every log line so far (parsed JSON). */
   readonly logs: Array<Record<string, unknown>>;
+  /** Every access log line so far (stdout, raw). */
+  readonly accessLog: string[];
   debugConfig(): Promise<DebugConfig>;
   /** Resolves once the debug view satisfies `until`; rejects after `deadlineMs` with the last view. */
   waitFor(until: (c: DebugConfig) => boolean, deadlineMs?: number): Promise<DebugConfig>;
@@ -78,7 +80,11 @@ async function startMartelloCommand(args: readonly string[], env: Record<string,
     }
     notify?.();
   });
-  child.stdout!.resume();
+  // stdout carries the access log (one line per request, JSON by default).
+  const accessLog: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    accessLog.push(line);
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`martello did not report its listeners within 20 s; log:\n${JSON.stringify(logs)}`)), 20_000);
     const check = (): void => {
@@ -96,6 +102,7 @@ async function startMartelloCommand(args: readonly string[], env: Record<string,
   const adminPort = ports.get('admin')!;
   const debugConfig = async (): Promise<DebugConfig> => (await fetch(`http://127.0.0.1:${adminPort}/debug/config`)).json() as Promise<DebugConfig>;
   return {
+    accessLog,
     httpPort: ports.get('http')!,
     httpsPort: ports.get('https')!,
     adminPort,

@@ -17,6 +17,7 @@ import { UsageError } from '../listen-address.ts';
 import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, listenFlagsFrom, logLevelFrom, parseFlags, translateOptionsFrom } from '../options.ts';
 import { AddressPublisher } from '../../controlplane/kube/address-publisher.ts';
 import { runServing } from '../serving.ts';
+import { OBSERVABILITY_FLAGS, OBSERVABILITY_HELP, observabilityFrom } from '../observability-flags.ts';
 
 export const CONTROLLER_HELP = `Usage: martello controller [options]
 
@@ -41,7 +42,7 @@ Options:
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: no in this mode)
-${TLS_HELP}  --log-level debug|info|warn|error    (default info)
+${TLS_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
 
 The controller's own namespace (for its Lease) comes from POD_NAMESPACE, else
 the in-cluster namespace file, else the kubeconfig context.
@@ -57,7 +58,7 @@ const CONTROLLER_FLAGS = {
 } as const;
 
 export async function runController(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...TLS_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...TLS_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(CONTROLLER_HELP);
     return 0;
@@ -123,8 +124,9 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
         allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true,
       },
       listen,
-      proxyOptions: proxyOptionsFrom(flags),
+      proxyOptions: { ...proxyOptionsFrom(flags), observability: observabilityFrom(flags) },
       logger,
+      watchHealth: () => source.health().reflectors,
       debugExtras: () => ({
         kubernetes: source.health(),
         leader: { identity, isLeader: elector.isLeader, holder: elector.holder ?? null },

@@ -5,6 +5,7 @@ import { DirectorySource } from '../../controlplane/sources/files/directory-sour
 import { createLogger } from '../../shared/log.ts';
 import { runServing } from '../serving.ts';
 import { HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, CLASS_FLAGS, listenFlagsFrom, logLevelFrom, parseFlags, requireManifests, translateOptionsFrom } from '../options.ts';
+import { OBSERVABILITY_FLAGS, OBSERVABILITY_HELP, observabilityFrom } from '../observability-flags.ts';
 
 export const SERVE_HELP = `Usage: martello serve --manifests DIR [options]
 
@@ -24,12 +25,12 @@ Options:
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: yes in this mode)
-${TLS_HELP}  --log-level debug|info|warn|error    (default info)
+${TLS_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
   -h, --help
 `;
 
 export async function runServe(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...TLS_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...TLS_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(SERVE_HELP);
     return 0;
@@ -43,7 +44,7 @@ export async function runServe(args: string[], out: NodeJS.WritableStream): Prom
     sources: [new DirectorySource({ root, logger: logger.child({ component: 'manifests' }) })],
     translateOptions: translateOptionsFrom(flags, { standalone: true }),
     listen,
-    proxyOptions: proxyOptionsFrom(flags),
+    proxyOptions: { ...proxyOptionsFrom(flags), observability: observabilityFrom(flags) },
     logger,
   });
 }

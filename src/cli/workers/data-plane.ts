@@ -5,7 +5,7 @@
 // serves, report counters and drain on shutdown.
 
 import type { ModelUpdate } from '../../controlplane/reconcile-loop.ts';
-import { compile } from '../../dataplane/compile/route-table.ts';
+import { BalancerState } from '../../dataplane/runtime/balancer-state.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from '../../dataplane/proxy/options.ts';
 import { ProxyServer } from '../../dataplane/proxy/proxy-server.ts';
 import type { Logger, LogLevel } from '../../shared/log.ts';
@@ -23,6 +23,11 @@ export interface DataPlaneSnapshot {
 export interface DataPlane {
   /** The reconcile loop's apply callback: serve this model from now on. */
   apply(update: ModelUpdate): void;
+  /**
+   * Called once per generation when it serves everywhere (in this process:
+   * at the swap; with workers: when every listening worker acknowledged it).
+   */
+  onServing(listener: (generation: number) => void): void;
   /** Opens the listeners; resolves with the bound addresses. */
   start(): Promise<{ http: Address; https: Address }>;
   /** The model of `generation` serves everywhere traffic can land. */
@@ -49,14 +54,22 @@ export function createDataPlane(init: DataPlaneInit): DataPlane {
 class InProcessDataPlane implements DataPlane {
   readonly #proxy: ProxyServer;
   readonly #listen: ListenFlags;
+  readonly #balancers = new BalancerState();
 
   constructor(init: DataPlaneInit) {
     this.#listen = init.listen;
     this.#proxy = new ProxyServer({ logger: init.logger.child({ component: 'proxy' }), options: init.proxyOptions, fallbackCertificate: init.fallbackCertificate });
   }
 
+  #onServing: ((generation: number) => void) | undefined;
+
   apply(update: ModelUpdate): void {
-    this.#proxy.swap(compile(update.model, update.generation));
+    this.#proxy.swap(this.#balancers.compile(update.model, update.generation));
+    this.#onServing?.(update.generation);
+  }
+
+  onServing(listener: (generation: number) => void): void {
+    this.#onServing = listener;
   }
 
   async start(): Promise<{ http: Address; https: Address }> {
@@ -72,7 +85,7 @@ class InProcessDataPlane implements DataPlane {
   snapshot(): Promise<DataPlaneSnapshot> {
     const s = this.#proxy.stats();
     return Promise.resolve({
-      totals: s,
+      totals: { ...s, metrics: s.metrics ?? {} },
       workers: [{
         worker: 1, pid: process.pid, state: 'listening', generation: s.generation, ready: true, restarts: 0,
         requests: s.requests, activeConnections: s.activeConnections,
@@ -105,6 +118,12 @@ class PooledDataPlane implements DataPlane {
 
   apply(update: ModelUpdate): void {
     this.#pool.publish(update);
+  }
+
+  onServing(listener: (generation: number) => void): void {
+    this.#pool.onApplied((generation) => {
+      if (this.#pool.ready(generation)) listener(generation);
+    });
   }
 
   start(): Promise<{ http: Address; https: Address }> {

@@ -18,6 +18,7 @@
 import type { RoutingModel } from '../../model/model.ts';
 import type { ProxyOptions } from '../../dataplane/proxy/options.ts';
 import type { ProxyStats } from '../../dataplane/proxy/proxy-server.ts';
+import { isMetricSnapshot } from '../../observability/metrics/snapshot.ts';
 import type { LogLevel } from '../../shared/log.ts';
 
 /** Environment variable carrying a worker's slot number (for its logs before init arrives). */
@@ -115,7 +116,8 @@ function isStats(v: unknown): v is ProxyStats {
   if (!isObject(v)) return false;
   const classes = v['responsesByClass'];
   return isCount(v['requests']) && isCount(v['activeConnections']) && isCount(v['upstreamErrors']) && isCount(v['generation'])
-    && isObject(classes) && Object.values(classes).every(isCount);
+    && isObject(classes) && Object.values(classes).every(isCount)
+    && (v['metrics'] === undefined || isMetricSnapshot(v['metrics']));
 }
 
 /** What a worker sent, or undefined if it is not a message of this protocol. */

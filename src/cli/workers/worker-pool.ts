@@ -84,6 +84,7 @@ export class WorkerPool {
   #draining = false;
   #retired: CounterTotals = ZERO_TOTALS;
   #statsId = 0;
+  #appliedListener: ((generation: number) => void) | undefined;
 
   constructor(opts: WorkerPoolOptions) {
     this.#opts = opts;
@@ -144,6 +145,11 @@ export class WorkerPool {
       listening++;
     }
     return listening > 0;
+  }
+
+  /** `listener(generation)` after every acknowledgement of a model by a worker. */
+  onApplied(listener: (generation: number) => void): void {
+    this.#appliedListener = listener;
   }
 
   /** Asks every listening worker for its counters; resolves when all answered or after the stats timeout. */
@@ -294,10 +300,12 @@ export class WorkerPool {
         const started = slot.started;
         slot.started = undefined;
         started?.resolve({ http: msg.http, https: msg.https });
+        this.#appliedListener?.(slot.generation);
         return;
       }
       case 'applied':
         slot.generation = Math.max(slot.generation, msg.generation);
+        this.#appliedListener?.(slot.generation);
         return;
       case 'apply-failed':
         this.#logger.error('a worker could not apply a configuration; it keeps its previous one', { worker: slot.index, generation: msg.generation, error: msg.error });

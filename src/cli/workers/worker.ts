@@ -5,8 +5,10 @@
 // acknowledged with its generation. The channel is an interface so tests can
 // drive a worker in-process; worker-main.ts binds it to the IPC channel.
 
-import { compile } from '../../dataplane/compile/route-table.ts';
-import { ProxyServer } from '../../dataplane/proxy/proxy-server.ts';
+import { BalancerState } from '../../dataplane/runtime/balancer-state.ts';
+import { ProxyServer, type ProxyStats } from '../../dataplane/proxy/proxy-server.ts';
+import { mergeSnapshots } from '../../observability/metrics/snapshot.ts';
+import { ProcessMetrics } from '../../observability/process-metrics.ts';
 import { createLogger, type Logger, type LogSink } from '../../shared/log.ts';
 import { type InitMessage, type ModelMessage, parsePrimaryMessage, type WorkerMessage } from './protocol.ts';
 
@@ -36,12 +38,21 @@ export class WorkerRuntime {
   /** A model that arrived before init (the protocol sends init first; tolerated anyway). */
   #early: ModelMessage | undefined;
   #phase: Phase = 'waiting';
+  #processMetrics: ProcessMetrics | undefined;
+  readonly #balancers = new BalancerState();
 
   constructor(init: WorkerRuntimeInit) {
     this.#channel = init.channel;
     this.#logSink = init.logSink;
     this.#exit = init.exit;
     this.#logger = init.logger;
+  }
+
+  /** The proxy's counters plus this process's gauges (process="worker-N"). */
+  #statsWithProcess(proxy: ProxyServer): ProxyStats {
+    const stats = proxy.stats();
+    this.#processMetrics ??= new ProcessMetrics(`worker-${this.#init?.worker ?? 0}`);
+    return { ...stats, metrics: mergeSnapshots([stats.metrics, this.#processMetrics.snapshot()]) };
   }
 
   get phase(): Phase {
@@ -66,7 +77,7 @@ export class WorkerRuntime {
       case 'model':
         return this.#onModel(msg);
       case 'stats':
-        if (this.#proxy !== undefined) this.#channel.send({ type: 'stats', id: msg.id, stats: this.#proxy.stats() });
+        if (this.#proxy !== undefined) this.#channel.send({ type: 'stats', id: msg.id, stats: this.#statsWithProcess(this.#proxy) });
         return;
       case 'drain':
         void this.drain('asked by the primary');
@@ -113,7 +124,7 @@ export class WorkerRuntime {
     }
     if (this.#phase === 'draining') return;
     try {
-      proxy.swap(compile(msg.model, msg.generation));
+      proxy.swap(this.#balancers.compile(msg.model, msg.generation));
     } catch (err) {
       // The previous table stays in use, as in a single process.
       this.#logger.error('compiling the configuration failed; the previous one stays in use', { generation: msg.generation, err });

@@ -55,6 +55,10 @@ export interface ReflectorStatus {
   readonly resourceVersion: string;
   /** ISO time of the last response or watch event. */
   readonly lastContact: string | undefined;
+  /** The same as Unix ms (metrics). */
+  readonly lastContactMs: number | undefined;
+  /** Watch events received, by type (ADDED, MODIFIED, DELETED, BOOKMARK). */
+  readonly events: Readonly<Record<string, number>>;
   readonly lastError: string | undefined;
   /** Full lists after the first (410 Expired, too-new versions). */
   readonly relists: number;
@@ -104,6 +108,7 @@ export class Reflector {
   #rv = '';
   #connected = false;
   #lastContact: number | undefined;
+  readonly #events: Record<string, number> = { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0 };
   #lastError: string | undefined;
   #relists = 0;
   #restarts = 0;
@@ -167,6 +172,8 @@ export class Reflector {
       connected: this.#connected,
       resourceVersion: this.#rv,
       lastContact: this.#lastContact === undefined ? undefined : new Date(this.#lastContact).toISOString(),
+      lastContactMs: this.#lastContact,
+      events: { ...this.#events },
       lastError: this.#lastError,
       relists: this.#relists,
       restarts: this.#restarts,
@@ -290,6 +297,7 @@ export class Reflector {
 
   #onEvent(event: WatchEvent): void {
     if (event.type === 'ERROR') throw statusError(event.object);
+    if (this.#events[event.type] !== undefined) this.#events[event.type]!++;
     const rv = metaString(event.object, 'resourceVersion');
     if (event.type === 'BOOKMARK') {
       if (rv !== undefined) this.#rv = rv;

@@ -21,6 +21,8 @@ export interface UpstreamEndpoint extends EndpointAddress {
   readonly key: string;
   /** "http://address:port" (or https://) with IPv6 in brackets: what an HTTP client dials. */
   readonly origin: string;
+  /** "address:port" with IPv6 in brackets: how logs and spans name the endpoint. */
+  readonly hostPort: string;
   readonly protocol: UpstreamProtocol;
   /** TLS settings for "https" and "h2"; null for clear-text protocols. */
   readonly tls: UpstreamTls | null;
@@ -61,6 +63,7 @@ export function toUpstreamEndpoint(e: EndpointAddress, protocol: UpstreamProtoco
     ...(e.forZones === undefined ? {} : { forZones: e.forZones }),
     key: endpointKey(e, protocol, tls),
     origin: `${scheme}://${host}:${e.port}`,
+    hostPort: `${host}:${e.port}`,
     protocol,
     tls,
   });

@@ -3,6 +3,7 @@
 // normalised host string.
 
 import type { PathMatch, Target } from '../../model/model.ts';
+import type { RouteRef } from '../../observability/exchange-record.ts';
 import type { CompiledCluster } from './cluster.ts';
 
 export interface CompiledVirtualHostInfo {
@@ -13,6 +14,8 @@ export interface CompiledVirtualHostInfo {
 /** A route of a virtual host matched the path. */
 export interface RouteMatched {
   readonly kind: 'route';
+  /** Labels for metrics and logs (namespace, ingress, service, host), shared by every request of this route. */
+  readonly ref: RouteRef;
   readonly vhost: CompiledVirtualHostInfo;
   readonly match: PathMatch;
   readonly target: Target;
@@ -22,6 +25,8 @@ export interface RouteMatched {
 /** A virtual host was chosen but none of its routes matched: its fallback serves. */
 export interface FallbackMatched {
   readonly kind: 'fallback';
+  /** Labels for metrics and logs (namespace, ingress, service, host), shared by every request of this route. */
+  readonly ref: RouteRef;
   readonly vhost: CompiledVirtualHostInfo;
   readonly target: Target;
   readonly cluster: CompiledCluster;
@@ -30,6 +35,8 @@ export interface FallbackMatched {
 /** No route and no host fallback: the model's default backend serves. vhost is null when no virtual host was chosen. */
 export interface DefaultMatched {
   readonly kind: 'default';
+  /** Labels for metrics and logs (namespace, ingress, service, host), shared by every request of this route. */
+  readonly ref: RouteRef;
   readonly vhost: CompiledVirtualHostInfo | null;
   readonly target: Target;
   readonly cluster: CompiledCluster;

@@ -6,6 +6,7 @@
 // records, which options.loads can share across tables).
 
 import type { RoutingModel, Target } from '../../model/model.ts';
+import type { RouteRef } from '../../observability/exchange-record.ts';
 import { compileCluster, type BalancerEnvironment, type CompiledCluster, missingCluster } from './cluster.ts';
 import { normaliseHost, parentDomain, wildcardSuffix } from './host.ts';
 import type { CompiledVirtualHostInfo, DefaultMatched, NotFound, RouteMatch } from './route-match.ts';
@@ -54,6 +55,23 @@ export class RouteTable {
       return c;
     };
 
+    // One RouteRef per (ingress, service, host): requests of the same route share it.
+    const refs = new Map<string, RouteRef>();
+    const refOf = (t: Target, c: CompiledCluster, host: string): RouteRef => {
+      const slash = t.ingress.indexOf('/');
+      const namespace = slash === -1 ? c.source.namespace : t.ingress.slice(0, slash);
+      const ingress = slash === -1 ? t.ingress : t.ingress.slice(slash + 1);
+      const service = c.source.service;
+      const key = `${namespace}\u0000${ingress}\u0000${service}`;
+      const hostKey = `${key}\u0000${host}`;
+      let ref = refs.get(hostKey);
+      if (ref === undefined) {
+        ref = Object.freeze({ namespace, ingress, service, host, key, hostKey });
+        refs.set(hostKey, ref);
+      }
+      return ref;
+    };
+
     const defaultTarget = model.defaultBackend;
     const defaultCluster = defaultTarget === null ? undefined : resolve(defaultTarget);
     const notFoundNoHost: NotFound = Object.freeze({ kind: 'not-found', vhost: null });
@@ -61,7 +79,7 @@ export class RouteTable {
       if (defaultTarget === null || defaultCluster === undefined) {
         return vhost === null ? notFoundNoHost : Object.freeze({ kind: 'not-found', vhost });
       }
-      const d: DefaultMatched = Object.freeze({ kind: 'default', vhost, target: defaultTarget, cluster: defaultCluster });
+      const d: DefaultMatched = Object.freeze({ kind: 'default', vhost, target: defaultTarget, cluster: defaultCluster, ref: refOf(defaultTarget, defaultCluster, '') });
       return d;
     };
     this.#noHost = missFor(null);
@@ -72,7 +90,7 @@ export class RouteTable {
     const vhosts: CompiledVirtualHost[] = [];
     for (const vh of model.virtualHosts) {
       const host = vh.host === '*' ? '*' : normaliseHost(vh.host);
-      const compiled = new CompiledVirtualHost(host, vh.routes, vh.fallback, resolve, missFor);
+      const compiled = new CompiledVirtualHost(host, vh.routes, vh.fallback, resolve, refOf, missFor);
       const suffix = wildcardSuffix(host);
       // Duplicate hosts should not reach the data plane; if they do, the
       // first one wins, consistently with route precedence.

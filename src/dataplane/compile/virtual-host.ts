@@ -3,12 +3,15 @@
 // model default or 404), so matching a path is a handful of Map lookups.
 
 import type { Route, Target } from '../../model/model.ts';
+import type { RouteRef } from '../../observability/exchange-record.ts';
 import type { CompiledCluster } from './cluster.ts';
 import type { CompiledVirtualHostInfo, FallbackMatched, RouteMatch, RouteMatched } from './route-match.ts';
 
 const SLASH = 0x2f;
 
 export type ClusterResolver = (target: Target) => CompiledCluster;
+/** The route labels of `target` served on the virtual host `host`. */
+export type RouteRefResolver = (target: Target, cluster: CompiledCluster, host: string) => RouteRef;
 
 export class CompiledVirtualHost implements CompiledVirtualHostInfo {
   readonly host: string;
@@ -20,7 +23,7 @@ export class CompiledVirtualHost implements CompiledVirtualHostInfo {
   readonly #miss: RouteMatch;
 
   /** `miss(vhost)` builds the answer when no route matches and there is no host fallback. */
-  constructor(host: string, routes: readonly Route[], fallback: Target | null, resolve: ClusterResolver, miss: (vhost: CompiledVirtualHostInfo) => RouteMatch) {
+  constructor(host: string, routes: readonly Route[], fallback: Target | null, resolve: ClusterResolver, refOf: RouteRefResolver, miss: (vhost: CompiledVirtualHostInfo) => RouteMatch) {
     this.host = host;
     const compiled: RouteMatched[] = [];
     let maxLen = 0;
@@ -30,7 +33,8 @@ export class CompiledVirtualHost implements CompiledVirtualHostInfo {
       // The model lists routes in precedence order; a duplicate match later
       // in the list can never win, so the first one is kept.
       if (table.has(match.path)) continue;
-      const entry: RouteMatched = Object.freeze({ kind: 'route', vhost: this, match, target: route.target, cluster: resolve(route.target) });
+      const cluster = resolve(route.target);
+      const entry: RouteMatched = Object.freeze({ kind: 'route', vhost: this, match, target: route.target, cluster, ref: refOf(route.target, cluster, host) });
       table.set(match.path, entry);
       compiled.push(entry);
       if (match.type === 'prefix' && match.path.length > maxLen) maxLen = match.path.length;
@@ -38,7 +42,8 @@ export class CompiledVirtualHost implements CompiledVirtualHostInfo {
     this.routes = Object.freeze(compiled);
     this.#maxPrefixLength = maxLen;
     if (fallback !== null) {
-      const fb: FallbackMatched = Object.freeze({ kind: 'fallback', vhost: this, target: fallback, cluster: resolve(fallback) });
+      const cluster = resolve(fallback);
+      const fb: FallbackMatched = Object.freeze({ kind: 'fallback', vhost: this, target: fallback, cluster, ref: refOf(fallback, cluster, host) });
       this.#miss = fb;
     } else {
       this.#miss = miss(this);

@@ -24,10 +24,16 @@ import type { TLSSocket } from 'node:tls';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
 import { E, type ParseError, type RequestHandler, type RequestHead, RequestParser, type ResponseHead, SerializeError, lastChunk, serializeRequestHead, serializeResponseHead, CHUNK_END, chunkHeader, LAST_CHUNK } from '../http1/index.ts';
 import { isHttp2Endpoint } from '../proxy/h2-forwarder.ts';
-import type { RouteDecision } from '../proxy/route-request.ts';
+import type { ForwardDecision, RouteDecision } from '../proxy/route-request.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import { routeRequest } from '../proxy/route-request.ts';
 import { checkWebSocketUpgrade, SUPPORTED_VERSION_HEADERS } from '../proxy/websocket-upgrade.ts';
+import { ExchangeRecord } from '../../observability/exchange-record.ts';
+import { beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
+import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
+import { type AttemptFailure, shouldRetry } from '../compile/lb/retry.ts';
+import type { Selection } from '../compile/lb/sticky-sessions.ts';
+import { RequestPickContext } from '../proxy/request-pick-context.ts';
 import type { Expiring } from './deadline-sweep.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2Exchange } from './h2-exchange.ts';
@@ -35,6 +41,7 @@ import { continueBytes, localAnswerBytes } from './local-answer.ts';
 import { downstreamHeaders } from './response-head.ts';
 import { QUEUED, REFUSED } from './upstream-pool.ts';
 import type { UpstreamConnection, UpstreamUser } from './upstream-connection.ts';
+import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
 const kClient = Symbol('martello.clientConnection');
 type TaggedSocket = (Socket | TLSSocket) & { [kClient]?: ClientConnection };
@@ -95,6 +102,7 @@ interface UpstreamLeg {
 /** Facts for routeRequest, one mutable object per connection. */
 interface MutableFacts {
   rawHeaders: readonly string[];
+  method: string;
   http2: boolean;
   target: string;
   encrypted: boolean;
@@ -141,6 +149,27 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   #pendingEnd = false;
   /** A WebSocket handshake to hand to the tunnel registry once its head is complete. */
   #upgrade: RouteDecision | null = null;
+  /** The exchange as metrics and the access log see it; reused for every request of the connection. */
+  readonly #rec = new ExchangeRecord();
+  /** #rec describes an exchange that has not been handed to the observer yet. */
+  #observing = false;
+  /** The balancer told onStart for this exchange (onEnd once it is observed), and its endpoint. */
+  #balancer: ClusterBalancer<UpstreamEndpoint> | null = null;
+  #endpoint: UpstreamEndpoint | null = null;
+  /** Session affinity's Set-Cookie for this exchange's response. */
+  #setCookie: string | null = null;
+  // Retries (issue 6): a request without a body whose attempt failed before
+  // any response byte can go to another endpoint, with the same head.
+  /** The request head as sent, kept for a retry; null: this exchange cannot be retried. */
+  #retryHead: Buffer | null = null;
+  #retryDecision: ForwardDecision | null = null;
+  #attempt = 1;
+  #tried: Set<UpstreamEndpoint> | null = null;
+  #firstAttemptAt = 0;
+  /** This exchange holds a slot of the retry budget. */
+  #retryBudgetHeld = false;
+  /** TLS version of the connection ('' on plain TCP), read once. */
+  readonly #tlsVersion: string;
 
   constructor(socket: Socket | TLSSocket, ctx: EngineContext) {
     this.#ctx = ctx;
@@ -149,6 +178,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     const tls = s as Partial<TLSSocket>;
     this.#facts = {
       rawHeaders: [],
+      method: '',
       http2: false,
       target: '',
       encrypted: tls.encrypted === true,
@@ -156,6 +186,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       remoteAddress: s.remoteAddress,
       localPort: s.localPort,
     };
+    this.#tlsVersion = tls.encrypted === true ? (tls.getProtocol?.() ?? '') : '';
     this.socket = s;
     s[kClient] = this;
     s.on('error', ignoreError);
@@ -211,6 +242,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.socket[kClient] = undefined;
     this.#queuedIn?.cancel(this);
     this.#queuedIn = null;
+    if (this.#observing) this.#observe();
     const leg = this.#leg;
     this.#leg = null;
     // The client left before the exchange ended: the upstream connection
@@ -239,6 +271,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
         if (this.#res === RES_NONE || this.#res === RES_WAIT) {
           this.#abortLeg();
           this.#ctx.counters.countStatus(408);
+          this.#rec.status = 408;
           this.#writeAndClose(localAnswerBytes(408, this.#requestId, 'close', this.#method === 'HEAD'));
         } else {
           this.socket.destroy();
@@ -322,6 +355,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     }
     this.#abortLeg();
     this.#ctx.counters.countStatus(error.status);
+    if (this.#busy) this.#rec.status = error.status;
     this.#writeAndClose(localAnswerBytes(error.status, this.#busy ? this.#requestId : newRequestId(), 'close', false));
   }
 
@@ -331,6 +365,10 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     const ctx = this.#ctx;
     const options = ctx.options;
     ctx.counters.requests++;
+    if (this.#observing) this.#observe();
+    const rec = this.#rec;
+    beginExchange(rec, head.method, head.version === '1.1' ? 'HTTP/1.1' : 'HTTP/1.0', this.#tlsVersion, this.#facts.remoteAddress ?? '');
+    this.#observing = true;
     this.#busy = true;
     this.#method = head.method;
     this.#http11 = head.version === '1.1';
@@ -342,6 +380,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#setTimer(T_REQUEST, options.requestTimeoutMs);
     const facts = this.#facts;
     facts.rawHeaders = head.headers;
+    facts.method = head.method;
     facts.target = head.target;
     const hasBody = head.framing !== 'none' && head.contentLength !== 0;
 
@@ -368,6 +407,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
     const decision = routeRequest(ctx.table(), facts, options);
     this.#requestId = decision.requestId;
+    noteDecision(rec, decision);
     if (decision.kind === 'local') {
       this.#req = hasBody ? REQ_DISCARD : REQ_DONE;
       let close = decision.close;
@@ -385,6 +425,11 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#req = hasBody ? REQ_FORWARD : REQ_DONE;
     if (hasBody && head.expectContinue) this.socket.write(continueBytes());
     const endpoint = decision.endpoint;
+    rec.upstreamStartedAt = performance.now();
+    decision.balancer.onStart(endpoint);
+    this.#balancer = decision.balancer;
+    this.#endpoint = endpoint;
+    this.#setCookie = decision.setCookie ?? null;
     if (isHttp2Endpoint(endpoint)) {
       this.#forwardH2(endpoint, decision.headers, decision.target, hasBody);
       return;
@@ -399,6 +444,18 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       return;
     }
     const bodyMode = !hasBody ? 'none' : head.framing === 'chunked' ? 'chunked' : 'length';
+    // Only a request without a body can be sent again: its head is all there is.
+    this.#retryHead = hasBody ? null : headBytes;
+    this.#retryDecision = hasBody ? null : decision;
+    this.#attempt = 1;
+    this.#tried = null;
+    this.#firstAttemptAt = rec.upstreamStartedAt;
+    this.#sendHttp1(endpoint, headBytes, bodyMode);
+  }
+
+  /** Hands the request head to a connection of the endpoint's pool (or queues for one). */
+  #sendHttp1(endpoint: UpstreamEndpoint, headBytes: Buffer, bodyMode: 'none' | 'length' | 'chunked'): void {
+    const ctx = this.#ctx;
     const pool = ctx.http1Pool(endpoint);
     const got = pool.acquire(this);
     ctx.releaseHttp1(endpoint);
@@ -410,16 +467,62 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       this.#queuedIn = pool;
       this.#pendingHead = headBytes;
       this.#pendingChunked = bodyMode === 'chunked';
-      this.#pendingBody = hasBody ? [] : null;
-      this.#pendingEnd = !hasBody;
+      this.#pendingBody = bodyMode === 'none' ? null : [];
+      this.#pendingEnd = bodyMode === 'none';
       return;
     }
     this.#leg = got;
-    got.begin(this, head.method, headBytes, bodyMode);
+    got.begin(this, this.#method, headBytes, bodyMode);
+  }
+
+  /**
+   * A failed attempt, before any response byte went to the client: another
+   * endpoint if the cluster's retry policy, the process's retry budget and
+   * the balancer allow (docs/load-balancing.md). True when a retry started.
+   */
+  #retry(status: number, reason: UpstreamFailureReason): boolean {
+    const head = this.#retryHead;
+    const decision = this.#retryDecision;
+    const failed = this.#endpoint;
+    if (head === null || decision === null || failed === null || this.#gone || this.#ending) return false;
+    const ctx = this.#ctx;
+    const now = performance.now();
+    const failure: AttemptFailure = {
+      kind: reason,
+      status,
+      responseStarted: false,
+      requestBodySent: reason !== 'connect',
+      method: this.#method,
+      elapsedMs: now - this.#firstAttemptAt,
+    };
+    if (!shouldRetry(decision.retry, this.#attempt, failure)) return false;
+    if (!this.#retryBudgetHeld) {
+      if (!ctx.retryBudget.tryAcquire(ctx.observer.metrics.connectionsOpen.http1)) return false;
+      this.#retryBudgetHeld = true;
+    }
+    const tried = (this.#tried ??= new Set());
+    tried.add(failed);
+    const rec = this.#rec;
+    const selection: Selection<UpstreamEndpoint> = { endpoint: undefined, setCookie: undefined };
+    const next = decision.balancer.select(new RequestPickContext(decision.headers, decision.client, decision.target, this.#facts.encrypted, tried), selection);
+    if (next === undefined || tried.has(next)) return false;
+    // The failed attempt ends for the balancer; the new one starts.
+    decision.balancer.onEnd(failed, now - rec.upstreamStartedAt, false);
+    decision.balancer.onStart(next);
+    this.#endpoint = next;
+    // A new sticky session for the new endpoint, when affinity moved it.
+    if (selection.setCookie !== undefined) this.#setCookie = selection.setCookie;
+    this.#attempt++;
+    ctx.observer.metrics.upstreamRetries++;
+    rec.upstream = next.hostPort;
+    rec.upstreamStartedAt = now;
+    this.#sendHttp1(next, head, 'none');
+    return true;
   }
 
   onBody(data: Buffer, start: number, end: number): void {
     if (this.#req !== REQ_FORWARD) return;
+    this.#rec.bytesIn += end - start;
     const slice = data.subarray(start, end);
     const leg = this.#leg;
     if (leg !== null) {
@@ -488,6 +591,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   upstreamHead(head: ResponseHead): void {
     const status = head.status;
+    this.#rec.upstreamHeadAt = performance.now();
     let length = -1;
     if (this.#method === 'HEAD' || status === 204 || status === 304) {
       length = status === 204 ? -1 : head.contentLength;
@@ -525,7 +629,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     const connection = this.#closeAfter ? 'close' : this.#http11 ? null : 'keep-alive';
     let bytes: Buffer;
     try {
-      bytes = serializeResponseHead(status, downstreamHeaders(headers, names, this.#requestId, this.#hsts, connection), framing, reason === '' ? undefined : reason);
+      bytes = serializeResponseHead(status, downstreamHeaders(headers, names, this.#requestId, this.#hsts, connection, this.#setCookie), framing, reason === '' ? undefined : reason);
     } catch (err) {
       if (!(err instanceof SerializeError)) throw err;
       // The upstream sent something we cannot write on: a bad gateway.
@@ -534,6 +638,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       return;
     }
     ctx.counters.countStatus(status);
+    this.#rec.status = status;
     this.#res = RES_BODY;
     this.socket.write(bytes);
   }
@@ -541,6 +646,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   upstreamBody(data: Buffer, start: number, end: number): void {
     const framing = this.#framing;
     if (this.#res !== RES_BODY || framing === F_NONE || end === start) return;
+    this.#rec.bytesOut += end - start;
     const socket = this.socket;
     let ok: boolean;
     if (framing === F_RAW) {
@@ -584,9 +690,12 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#exchangeDone();
   }
 
-  upstreamFailed(status: number): void {
+  upstreamFailed(status: number, reason?: UpstreamFailureReason): void {
     this.#leg = null;
     this.#ctx.counters.upstreamErrors++;
+    const why = reason ?? (status === 504 ? 'timeout' : 'reset');
+    this.#ctx.observer.metrics.upstreamFailed(why);
+    if (this.#res === RES_WAIT && this.#retry(status, why)) return;
     if (this.#res === RES_WAIT) {
       this.#failBeforeHead(status);
       return;
@@ -608,6 +717,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   /** The head of an HTTP/2 upstream's response (raw list, pseudo-headers first). */
   h2Head(status: number, raw: readonly string[], contentLength: number, endStream: boolean): void {
+    this.#rec.upstreamHeadAt = performance.now();
     const bodiless = this.#method === 'HEAD' || status === 204 || status === 304;
     if (bodiless) this.#writeHead(status, raw, null, status === 204 ? -1 : contentLength, false, '');
     else if (endStream) this.#writeHead(status, raw, null, 0, true, '');
@@ -622,10 +732,12 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     if (close || !this.#keepAlive || ctx.closing || (max > 0 && this.#served + 1 >= max)) this.#closeAfter = true;
     const connection = this.#closeAfter ? 'close' : this.#http11 ? null : 'keep-alive';
     ctx.counters.countStatus(status);
+    this.#rec.status = status;
     this.socket.write(localAnswerBytes(status, this.#requestId, connection, this.#method === 'HEAD', body, extraHeaders));
     this.#res = RES_DONE;
     if (this.#closeAfter) {
       this.#req = REQ_DONE;
+      if (this.#observing) this.#observe();
       this.#end();
       return;
     }
@@ -650,6 +762,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   /** Request read and response written: the next request may come. */
   #exchangeDone(): void {
+    if (this.#observing) this.#observe();
     this.#busy = false;
     this.#upgrade = null;
     this.#served++;
@@ -662,6 +775,26 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     }
     this.#setTimer(T_IDLE, ctx.options.keepAliveTimeoutMs);
     this.#resumeParsing();
+  }
+
+  /** Hands the exchange to metrics, access log and tracing (once). */
+  #observe(): void {
+    this.#observing = false;
+    this.#retryHead = null;
+    this.#retryDecision = null;
+    if (this.#retryBudgetHeld) {
+      this.#retryBudgetHeld = false;
+      this.#ctx.retryBudget.release();
+    }
+    const rec = this.#rec;
+    this.#ctx.observer.finish(rec);
+    const balancer = this.#balancer;
+    if (balancer !== null) {
+      this.#balancer = null;
+      endBalancing(balancer, this.#endpoint!, rec);
+      this.#endpoint = null;
+    }
+    this.#setCookie = null;
   }
 
   #abortLeg(): void {

@@ -9,6 +9,8 @@ import type { RouteTable } from '../compile/route-table.ts';
 import type { ProxyCounters } from '../proxy/counters.ts';
 import type { ProxyOptions } from '../proxy/options.ts';
 import type { TunnelRegistry } from '../proxy/upgrade-tunnel.ts';
+import type { ExchangeObserver } from '../runtime/exchange-observer.ts';
+import type { RetryBudget } from '../compile/lb/retry.ts';
 import type { H2SessionPool } from '../runtime/h2-session-pool.ts';
 import type { DeadlineSweep } from './deadline-sweep.ts';
 import type { Http1Pool } from './upstream-pool.ts';
@@ -16,6 +18,10 @@ import type { Http1Pool } from './upstream-pool.ts';
 export interface EngineContext {
   readonly options: ProxyOptions;
   readonly counters: ProxyCounters;
+  /** Where finished exchanges go: metrics, access log, spans. */
+  readonly observer: ExchangeObserver;
+  /** Limits retries in flight to a share of the requests in flight (one per process). */
+  readonly retryBudget: RetryBudget;
   readonly sweep: DeadlineSweep;
   readonly tunnels: TunnelRegistry;
   /** The server is draining: every response carries Connection: close. */

@@ -19,6 +19,8 @@ import type { ProxyCounters } from '../proxy/counters.ts';
 import type { H2Forwarder } from '../proxy/h2-forwarder.ts';
 import type { ProxyOptions } from '../proxy/options.ts';
 import type { TunnelRegistry } from '../proxy/upgrade-tunnel.ts';
+import type { ExchangeObserver } from '../runtime/exchange-observer.ts';
+import { RetryBudget } from '../compile/lb/retry.ts';
 import type { H2SessionPool } from '../runtime/h2-session-pool.ts';
 import type { TableHolder } from '../runtime/table-holder.ts';
 import { UpstreamRegistry } from '../runtime/upstream-registry.ts';
@@ -30,6 +32,7 @@ import { Http1Pool, type PoolSettings } from './upstream-pool.ts';
 export interface EngineInit {
   readonly options: ProxyOptions;
   readonly counters: ProxyCounters;
+  readonly observer: ExchangeObserver;
   readonly holder: TableHolder;
   readonly tunnels: TunnelRegistry;
   readonly h2: H2Forwarder;
@@ -41,6 +44,8 @@ export interface EngineInit {
 export class Http1Engine implements EngineContext {
   readonly options: ProxyOptions;
   readonly counters: ProxyCounters;
+  readonly observer: ExchangeObserver;
+  readonly retryBudget = new RetryBudget();
   readonly sweep: DeadlineSweep;
   readonly tunnels: TunnelRegistry;
   readonly #holder: TableHolder;
@@ -54,6 +59,7 @@ export class Http1Engine implements EngineContext {
     const o = init.options;
     this.options = o;
     this.counters = init.counters;
+    this.observer = init.observer;
     this.tunnels = init.tunnels;
     this.#holder = init.holder;
     this.#h2 = init.h2;
@@ -87,6 +93,17 @@ export class Http1Engine implements EngineContext {
 
   get poolCount(): number {
     return this.#registry.size;
+  }
+
+  /** Upstream HTTP/1.1 connections over every pool: carrying a request (active) or kept alive (idle). */
+  connectionGauges(): { active: number; idle: number } {
+    let open = 0;
+    let idle = 0;
+    for (const pool of this.#registry.pools()) {
+      open += pool.openConnections;
+      idle += pool.idleConnections;
+    }
+    return { active: open - idle, idle };
   }
 
   hasPool(key: string): boolean {

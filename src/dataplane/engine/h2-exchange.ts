@@ -11,7 +11,7 @@
 // connect and response-head deadlines; after it the client connection is
 // cut. A client that leaves cancels the stream (RST_STREAM CANCEL).
 
-import { constants as h2, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { H2_CONNECT_TIMEOUT, type H2SessionPool } from '../runtime/h2-session-pool.ts';
 import { buildH2RequestHeaders } from '../proxy/h2-headers.ts';
 import type { ProxyOptions } from '../proxy/options.ts';
@@ -58,6 +58,9 @@ function onError(this: TaggedStream, err: Error): void {
   this[kExchange]?.errored(err);
 }
 
+const NO_BODY = Object.freeze({ endStream: true });
+const BODY = Object.freeze({ endStream: false });
+
 const WAIT_HEAD = 0;
 const STREAMING = 1;
 const DONE = 2;
@@ -70,6 +73,10 @@ export class H2Exchange implements Expiring {
   #phase = WAIT_HEAD;
   #paused = false;
   #error: Error | null = null;
+  /** For one retry of a refused bodiless stream (RFC 9113 §8.7). */
+  #pool: H2SessionPool | null = null;
+  #headers: OutgoingHttpHeaders | null = null;
+  #retried = false;
   deadline = Infinity;
 
   constructor(user: H2ExchangeUser, sweep: DeadlineSweep, options: ProxyOptions) {
@@ -78,16 +85,28 @@ export class H2Exchange implements Expiring {
     this.#options = options;
   }
 
-  start(pool: H2SessionPool, flat: readonly string[], method: string, target: string, scheme: 'http' | 'https', hasBody: boolean): void {
+  start(pool: H2SessionPool, flat: readonly string[], method: string, target: string, scheme: 'http' | 'https', hasBody: boolean, grpc = false): void {
     let stream: TaggedStream;
+    let headers: OutgoingHttpHeaders;
     try {
-      stream = pool.request(buildH2RequestHeaders(flat, method, target, scheme, false), { endStream: !hasBody });
+      headers = buildH2RequestHeaders(flat, method, target, scheme, grpc);
+      stream = pool.request(headers, hasBody ? BODY : NO_BODY);
     } catch {
       // Closed pool, or a header value node:http2 refuses.
       this.#phase = DONE;
       this.#user.upstreamFailed(502);
       return;
     }
+    if (!hasBody) {
+      this.#pool = pool;
+      this.#headers = headers;
+    }
+    this.#listen(stream);
+    this.deadline = this.#sweep.now + this.#options.responseHeaderTimeoutMs;
+    this.#sweep.add(this);
+  }
+
+  #listen(stream: TaggedStream): void {
     this.#stream = stream;
     stream[kExchange] = this;
     stream.on('response', onResponse);
@@ -97,8 +116,11 @@ export class H2Exchange implements Expiring {
     stream.on('close', onClose);
     stream.on('error', onError);
     stream.on('drain', onDrain);
-    this.deadline = this.#sweep.now + this.#options.responseHeaderTimeoutMs;
-    this.#sweep.add(this);
+  }
+
+  /** The RST_STREAM code the upstream stream closed with (undefined while open). */
+  get rstCode(): number | undefined {
+    return this.#stream?.rstCode;
   }
 
   // UpstreamLeg (the client connection's side) -----------------------------------
@@ -168,6 +190,10 @@ export class H2Exchange implements Expiring {
 
   ended(): void {
     if (this.#phase !== STREAMING) return;
+    // node:http2 emits 'end' for a stream reset without an error (CANCEL)
+    // too: only END_STREAM completes a response; 'close' reports the reset.
+    const code = this.#stream?.rstCode;
+    if (code !== undefined && code !== h2.NGHTTP2_NO_ERROR) return;
     this.#finish();
     const stream = this.#stream;
     // The upstream answered before the request body ended: the rest is not wanted.
@@ -182,6 +208,25 @@ export class H2Exchange implements Expiring {
   closed(): void {
     if (this.#phase === DONE) return;
     const before = this.#phase === WAIT_HEAD;
+    const pool = this.#pool;
+    if (before && pool !== null && !this.#retried && !pool.closed && this.#stream?.rstCode === h2.NGHTTP2_REFUSED_STREAM) {
+      // RFC 9113 §8.7: a refused stream was not processed (typically it
+      // crossed the backend's GOAWAY): sent again, once, and only without
+      // a body (a body has been consumed already).
+      this.#retried = true;
+      this.#error = null;
+      this.#stream![kExchange] = undefined;
+      let stream: TaggedStream;
+      try {
+        stream = pool.request(this.#headers!, NO_BODY);
+      } catch {
+        this.#finish();
+        this.#user.upstreamFailed(502);
+        return;
+      }
+      this.#listen(stream);
+      return;
+    }
     this.#finish();
     this.#user.upstreamFailed(before && isTimeout(this.#error) ? 504 : 502);
   }

@@ -21,6 +21,7 @@ export function downstreamHeaders(
   requestId: string,
   hsts: string | null,
   connection: string | null,
+  setCookie: string | null = null,
 ): string[] {
   const out: string[] = [];
   let connectionValues: string[] | undefined;
@@ -57,6 +58,8 @@ export function downstreamHeaders(
   }
   result.push('X-Request-ID', requestId);
   if (hsts !== null) result.push('Strict-Transport-Security', hsts);
+  // Session affinity's cookie goes beside the upstream's own Set-Cookie fields.
+  if (setCookie !== null) result.push('Set-Cookie', setCookie);
   if (connection !== null) result.push('Connection', connection);
   return result;
 }

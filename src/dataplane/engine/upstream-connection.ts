@@ -18,6 +18,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
 import { CHUNK_END, LAST_CHUNK, type ResponseHandler, type ResponseHead, ResponseParser, chunkHeader } from '../http1/index.ts';
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
+import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
 /** What an exchange gets told about its upstream; implemented by the client connection. */
 export interface UpstreamUser {
@@ -30,8 +31,12 @@ export interface UpstreamUser {
   upstreamTrailers(trailers: string[]): void;
   /** The response ended cleanly; the connection is no longer the user's. */
   upstreamComplete(): void;
-  /** The exchange failed: 502 or 504 (the status to answer if no head went out yet). */
-  upstreamFailed(status: number): void;
+  /**
+   * The exchange failed: 502 or 504 (the status to answer if no head went
+   * out yet); `reason` for metrics: the connection could not be made
+   * ('connect'), a deadline passed ('timeout'), or it broke ('reset').
+   */
+  upstreamFailed(status: number, reason?: UpstreamFailureReason): void;
   /** The request body can flow again (the upstream socket drained). */
   upstreamDrain(): void;
   /** Around each batch of upstream bytes: lets the user coalesce its writes (cork/uncork). */
@@ -331,9 +336,10 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
 
   #fail(status: number): void {
     const user = this.#user;
+    const reason: UpstreamFailureReason = this.#state === S_CONNECTING ? 'connect' : status === 504 ? 'timeout' : 'reset';
     this.#user = null;
     this.destroy();
-    user?.upstreamFailed(status);
+    user?.upstreamFailed(status, reason);
   }
 }
 

@@ -58,7 +58,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #done = false;
   #clientGone = false;
 
-  constructor(res: DownstreamResponse, requestId: string, host: ForwarderHost, hsts: string | null, grpc: boolean) {
+  readonly #setCookie: string | undefined;
+
+  constructor(res: DownstreamResponse, requestId: string, host: ForwarderHost, hsts: string | null, grpc: boolean, setCookie?: string) {
+    this.#setCookie = setCookie;
     this.#res = res as TaggedResponse;
     this.#requestId = requestId;
     this.#host = host;
@@ -103,6 +106,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     const raw = (controller.rawHeaders ?? []) as (Buffer | string)[];
     const headers = buildResponseHeaders(raw, this.#requestId, this.#host.closing && !this.#http2, this.#hsts);
+    if (this.#setCookie !== undefined) headers.push('Set-Cookie', this.#setCookie);
     this.#host.countStatus(statusCode);
     // writeHead validates the status message and header values again; an
     // upstream that slipped something invalid through must not crash us.

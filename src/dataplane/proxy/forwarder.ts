@@ -34,6 +34,8 @@ export interface ForwardRequest {
   readonly grpc: boolean;
   /** Value for a Strict-Transport-Security response header, or null for none. */
   readonly hsts: string | null;
+  /** Session affinity's Set-Cookie value for the response, if any. */
+  readonly setCookie?: string;
 }
 
 export interface Forwarder {

@@ -8,7 +8,7 @@
 // UNAVAILABLE, deadline reporting) works as it would against the backend.
 
 import type { ServerResponse } from 'node:http';
-import { Http2ServerResponse, constants as h2 } from 'node:http2';
+import { Http2ServerResponse, constants as h2, type ServerHttp2Stream } from 'node:http2';
 import type { DownstreamResponse } from './forwarder.ts';
 
 /** gRPC status codes used here (grpc/grpc doc/statuscodes.md). */
@@ -126,30 +126,45 @@ export function sendGrpcError(res: DownstreamResponse, httpStatus: number, reque
   const grpcStatus = String(grpcStatusForHttpStatus(httpStatus));
   const message = encodeGrpcMessage(options?.message ?? grpcMessageForHttpStatus(httpStatus));
   if (res instanceof Http2ServerResponse) {
-    const stream = res.stream;
-    if (res.headersSent || stream.destroyed || stream.closed || stream.headersSent) {
+    if (res.headersSent) {
+      const stream = res.stream;
       if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    counter.countStatus(200);
-    // The compatibility API's writeHead()+end() sends the head and then an
-    // empty DATA frame with END_STREAM, which gRPC clients do not accept as
-    // Trailers-Only; respond() on the stream sends one HEADERS frame.
-    stream.respond(
-      [
-        ':status', '200',
-        'content-type', 'application/grpc',
-        'grpc-status', grpcStatus,
-        'grpc-message', message,
-        'x-request-id', requestId,
-        'server', 'martello',
-      ],
-      { endStream: true },
-    );
+    sendGrpcErrorOnStream(res.stream, httpStatus, requestId, counter, options?.message);
     return;
   }
   sendHttp1(res, grpcStatus, message, requestId, counter, options?.closeConnection === true);
 }
+
+/**
+ * The same Trailers-Only answer on a node:http2 server stream (the core API,
+ * as the martello engine serves HTTP/2 clients): one HEADERS frame with
+ * END_STREAM. A stream whose head is out already is reset instead.
+ */
+export function sendGrpcErrorOnStream(stream: ServerHttp2Stream, httpStatus: number, requestId: string, counter: StatusCounter, message?: string): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) {
+    if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  counter.countStatus(200);
+  // The compatibility API's writeHead()+end() sends the head and then an
+  // empty DATA frame with END_STREAM, which gRPC clients do not accept as
+  // Trailers-Only; respond() on the stream sends one HEADERS frame.
+  stream.respond(
+    [
+      ':status', '200',
+      'content-type', 'application/grpc',
+      'grpc-status', String(grpcStatusForHttpStatus(httpStatus)),
+      'grpc-message', encodeGrpcMessage(message ?? grpcMessageForHttpStatus(httpStatus)),
+      'x-request-id', requestId,
+      'server', 'martello',
+    ],
+    END_STREAM,
+  );
+}
+
+const END_STREAM = Object.freeze({ endStream: true });
 
 function sendHttp1(res: ServerResponse, grpcStatus: string, message: string, requestId: string, counter: StatusCounter, closeConnection: boolean): void {
   if (res.headersSent || res.destroyed) {

@@ -148,6 +148,7 @@ export class H2ForwardHandler {
   readonly #requestId: string;
   readonly #grpc: boolean;
   readonly #hsts: string | null;
+  readonly #setCookie: string | undefined;
   readonly #hasBody: boolean;
   readonly #http2Client: boolean;
   readonly #timeouts: H2Timeouts;
@@ -170,6 +171,7 @@ export class H2ForwardHandler {
     this.#requestId = request.requestId;
     this.#grpc = request.grpc;
     this.#hsts = request.hsts;
+    this.#setCookie = request.setCookie;
     this.#hasBody = request.hasBody;
     this.#http2Client = request.res instanceof Http2ServerResponse;
     this.#timeouts = timeouts;
@@ -259,6 +261,7 @@ export class H2ForwardHandler {
     const res = this.#res;
     const status = Number(headers[':status']);
     const out = buildH2ResponseHeaders(raw, this.#requestId, this.#host.closing && !this.#http2Client, this.#hsts);
+    if (this.#setCookie !== undefined) out.push('Set-Cookie', this.#setCookie);
     // writeHead (and respond) validate again; an upstream that slipped
     // something invalid through must not crash us: it is a bad gateway.
     try {

@@ -80,6 +80,13 @@ export class H2Forwarder implements Forwarder {
    * streams themselves (the HTTP/1.1 engine's bridge). As with
    * UpstreamRegistry.acquire: open the stream, then call releasePool().
    */
+  /** Upstream HTTP/2 sessions over every pool; all count as active (a session multiplexes, idle ones are closed by the pool). */
+  sessionGauges(): { active: number; idle: number } {
+    let open = 0;
+    for (const pool of this.#registry.pools()) open += pool.openSessionCount;
+    return { active: open, idle: 0 };
+  }
+
   sessionPool(endpoint: UpstreamEndpoint): H2SessionPool {
     return this.#registry.acquire(endpoint);
   }

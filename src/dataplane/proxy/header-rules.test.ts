@@ -38,8 +38,17 @@ test('scanRequestHeaders: duplicate Host is flagged; first X-Request-ID is the c
 
 test('addForwardingHeaders appends after the client headers', () => {
   const h = ['Host', 'a.test'];
-  addForwardingHeaders(h, { proto: 'http', clientAddress: '::1', host: 'a.test', listenerPort: '8080', requestId: 'r' });
+  addForwardingHeaders(h, { proto: 'http', peerAddress: '::1', clientAddress: '::1', host: 'a.test', listenerPort: '8080', requestId: 'r', trusted: undefined });
   assert.deepEqual(h, ['Host', 'a.test', 'x-forwarded-for', '::1', 'x-real-ip', '::1', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'a.test', 'x-forwarded-port', '8080', 'x-request-id', 'r']);
+});
+
+test('from a trusted proxy: its X-Forwarded-For chain is extended, its scheme, host and port kept', () => {
+  const scan = scanRequestHeaders(['Host', 'a.test', 'X-Forwarded-For', '203.0.113.7, 10.0.0.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Port', '443', 'X-Forwarded-Host', 'shop.example', 'X-Real-IP', '1.2.3.4']);
+  assert.deepEqual(scan.headers, ['Host', 'a.test'], 'client forwarding headers never pass through as they came');
+  assert.deepEqual(scan.forwarded, { for: ['203.0.113.7, 10.0.0.2'], proto: 'https', host: 'shop.example', port: '443' });
+  const h = [...scan.headers];
+  addForwardingHeaders(h, { proto: 'http', peerAddress: '10.0.0.1', clientAddress: '203.0.113.7', host: 'a.test', listenerPort: '8080', requestId: 'r', trusted: scan.forwarded });
+  assert.deepEqual(h, ['Host', 'a.test', 'x-forwarded-for', '203.0.113.7, 10.0.0.2, 10.0.0.1', 'x-real-ip', '203.0.113.7', 'x-forwarded-proto', 'https', 'x-forwarded-host', 'shop.example', 'x-forwarded-port', '443', 'x-request-id', 'r']);
 });
 
 test('buildResponseHeaders keeps duplicates and order, drops hop-by-hop and Connection-listed names', () => {

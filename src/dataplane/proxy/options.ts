@@ -1,6 +1,10 @@
 // Every limit and timeout of the proxy, with the defaults of
 // research/security.md section 7. All are options so tests can shorten them.
 
+import { type CanonicalPathOptions, DEFAULT_PATH_OPTIONS } from '../edge/canonical-path.ts';
+import type { CidrSet } from '../edge/cidr.ts';
+import type { TraceSettings } from './trace-headers.ts';
+
 export interface ProxyOptions {
   /** Upstream TCP connect deadline; exceeded → 504. */
   readonly connectTimeoutMs: number;
@@ -50,7 +54,49 @@ export interface ProxyOptions {
    * or 'node', node:http with undici upstream pools.
    */
   readonly engine: Http1EngineKind;
+  /** Request path canonicalisation (docs/edge.md): merge "//", refuse %2F and backslashes. */
+  readonly path: CanonicalPathOptions;
+  /** Observability (docs/metrics.md, access-log.md, tracing.md); plain data, so it travels to worker processes. */
+  readonly observability: ObservabilityOptions;
+  /** Built by the ProxyServer from `observability` (never passed in): trace ids and policy. */
+  readonly tracing?: TraceSettings | null;
+  /** Comma-separated CIDRs of proxies whose X-Forwarded-* are believed (--trusted-proxies); '' for none. */
+  readonly trustedProxyCidrs: string;
+  /** Built by the ProxyServer from `trustedProxyCidrs` (never passed in). */
+  readonly trustedProxies?: CidrSet;
+  /** Request header names with "_": 'reject' (400, when absent), 'drop' (ingress-nginx's default) or 'allow' (docs/security-tests.md). */
+  readonly headersWithUnderscores?: 'reject' | 'drop' | 'allow';
 }
+
+export interface ObservabilityOptions {
+  /** Add the virtual host as a `host` label on request metrics (--metrics-per-host). */
+  readonly metricsPerHost: boolean;
+  /** 'off', 'stdout', 'stderr' or a file path (--access-log). */
+  readonly accessLog: string;
+  /** 'json' or a template with $variables (--access-log-format). */
+  readonly accessLogFormat: string;
+  /** Share of exchanges logged; 5xx and cut ones always are (--access-log-sample-ratio). */
+  readonly accessLogSampleRatio: number;
+  /** Start a trace for requests that arrive without a valid traceparent (--trace-create). */
+  readonly traceCreate: boolean;
+  /** Share of the traces Martello starts that are sampled (--trace-sample-ratio). */
+  readonly traceSampleRatio: number;
+  /** OTLP/HTTP collector base URL, or null: no span export (--otlp-endpoint). */
+  readonly otlpEndpoint: string | null;
+  /** Extra headers for the collector (--otlp-header K=V). */
+  readonly otlpHeaders: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_OBSERVABILITY: ObservabilityOptions = Object.freeze({
+  metricsPerHost: false,
+  accessLog: 'off',
+  accessLogFormat: 'json',
+  accessLogSampleRatio: 1,
+  traceCreate: true,
+  traceSampleRatio: 0.01,
+  otlpEndpoint: null,
+  otlpHeaders: Object.freeze({}),
+});
 
 export type Http1EngineKind = 'node' | 'martello';
 
@@ -79,4 +125,7 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   h2c: false,
   tunnelIdleTimeoutMs: 3_600_000,
   engine: 'martello',
+  path: DEFAULT_PATH_OPTIONS,
+  trustedProxyCidrs: '',
+  observability: DEFAULT_OBSERVABILITY,
 });

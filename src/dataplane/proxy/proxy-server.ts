@@ -17,18 +17,28 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
 import { Http1Engine } from '../engine/engine.ts';
+import { H2StreamServer } from '../engine/h2-stream-server.ts';
 import type { Logger } from '../../shared/log.ts';
 import { compile, type RouteTable } from '../compile/route-table.ts';
 import { MIN_TLS_VERSION, type PemPair, SecureContexts } from '../runtime/secure-contexts.ts';
 import { TableHolder } from '../runtime/table-holder.ts';
 import { onClientError } from './client-error.ts';
 import { ProxyCounters, type ResponsesByClass } from './counters.ts';
+import { F } from '../../observability/metrics/catalog.ts';
+import { type MetricSnapshot, samplesOf } from '../../observability/metrics/snapshot.ts';
+import { parseCidrSet } from '../edge/cidr.ts';
+import { createAccessLog } from '../runtime/access-log-output.ts';
+import { type ObserverSetup, setUpObserver } from '../runtime/observer-setup.ts';
+import { ExchangeObserver, beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
+import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
+import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import { ExchangeRecord } from '../../observability/exchange-record.ts';
 import type { DownstreamRequest, DownstreamResponse, Forwarder, ForwarderHost } from './forwarder.ts';
 import { sendGrpcError } from './grpc-status.ts';
 import { H2Forwarder, isHttp2Endpoint } from './h2-forwarder.ts';
 import { type PlainConnectionOwner, sniffPlainConnection } from './h2c-sniff.ts';
 import { sendLocal } from './local-response.ts';
-import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
+import { DEFAULT_OBSERVABILITY, DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './options.ts';
 import { newRequestId } from './request-id.ts';
 import { type RequestFacts, routeRequest } from './route-request.ts';
 import { StalledReaderSweep } from './stalled-reader-sweep.ts';
@@ -55,6 +65,8 @@ export interface ProxyServerInit {
    * another. Default: random per process.
    */
   readonly ticketKeys?: Buffer;
+  /** Where finished exchanges go (metrics, access log, spans); default: request metrics only. */
+  readonly observer?: ExchangeObserver;
 }
 
 export interface ListenOptions {
@@ -68,6 +80,8 @@ export interface ProxyStats {
   readonly activeConnections: number;
   readonly upstreamErrors: number;
   readonly generation: number;
+  /** This process's data-plane metric families (summed over workers by the primary). */
+  readonly metrics?: MetricSnapshot;
 }
 
 export interface ListenAddress {
@@ -83,6 +97,9 @@ function ignoreSocketError(): void {}
 
 export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   readonly counters = new ProxyCounters();
+  readonly observer: ExchangeObserver;
+  /** The observer's outputs (log thread, span exporter) when this server built them. */
+  readonly #observerSetup: ObserverSetup | undefined;
   readonly holder: TableHolder;
   readonly options: ProxyOptions;
   readonly #logger: Logger;
@@ -117,7 +134,17 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   constructor(init: ProxyServerInit) {
     this.#logger = init.logger;
-    this.options = { ...DEFAULT_PROXY_OPTIONS, ...init.options };
+    const merged: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, ...init.options, observability: { ...DEFAULT_OBSERVABILITY, ...init.options?.observability } };
+    const options: ProxyOptions = merged.trustedProxyCidrs === '' ? merged : { ...merged, trustedProxies: parseCidrSet(merged.trustedProxyCidrs) };
+    if (init.observer === undefined) {
+      const setup = setUpObserver(options.observability, { accessLog: createAccessLog });
+      this.#observerSetup = setup;
+      this.observer = setup.observer;
+      this.options = { ...options, tracing: setup.tracing };
+    } else {
+      this.observer = init.observer;
+      this.options = options;
+    }
     this.holder = init.holder ?? new TableHolder(init.table ?? compile(EMPTY_MODEL, 0));
     this.#fallbackCertificate = init.fallbackCertificate;
     this.#ticketKeys = init.ticketKeys;
@@ -129,7 +156,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       idleTimeoutMs: this.options.tunnelIdleTimeoutMs,
     }, this);
     this.#engine = this.options.engine === 'martello'
-      ? new Http1Engine({ options: this.options, counters: this.counters, holder: this.holder, tunnels: this.#tunnels, h2: this.#http2Forwarder, logger: this.#logger, host: this })
+      ? new Http1Engine({ options: this.options, counters: this.counters, observer: this.observer, holder: this.holder, tunnels: this.#tunnels, h2: this.#http2Forwarder, logger: this.#logger, host: this })
       : undefined;
     this.holder.onSwap((next) => {
       this.#tunnels.retain(next.endpointKeys);
@@ -157,7 +184,10 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       maxHeaderListPairs: 128,
       maxSessionMemory: 10,
     });
-    this.#http2.on('request', this.#onRequest);
+    // HTTP/2 clients: the martello engine serves the core stream API itself
+    // (engine/h2-stream-server.ts); the node engine keeps the compatibility API.
+    if (this.#engine !== undefined) this.#http2.on('stream', new H2StreamServer(this.#engine, this.#logger).onStream);
+    else this.#http2.on('request', this.#onRequest);
     this.#http2.on('session', this.#onSession);
     this.#http2.on('sessionError', ignoreSocketError);
     // Idle sessions: GOAWAY after the keep-alive time; open streams finish.
@@ -233,6 +263,30 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     return this.#contexts?.size ?? 0;
   }
 
+  /** Upstream connections by protocol and state, summed over the pools. */
+  upstreamConnectionGauges(): { http1: { active: number; idle: number }; h2: { active: number; idle: number } } {
+    const http1 = this.#engine?.connectionGauges() ?? { active: 0, idle: 0 };
+    const h2 = this.#http2Forwarder.sessionGauges();
+    return { http1, h2 };
+  }
+
+  #metricsSnapshot(): MetricSnapshot {
+    const m = this.observer.metrics;
+    // Tunnels are counted where they live: the registry knows how many are open.
+    m.connectionsOpen.websocket = this.#tunnels.size;
+    m.connectionsTotal.websocket = this.#tunnels.opened;
+    const snap = m.snapshot(this.upstreamConnectionGauges());
+    const outputs = this.#observerSetup?.outputStats();
+    if (outputs === undefined) return snap;
+    return {
+      ...snap,
+      [F.accessLogLines.name]: samplesOf(F.accessLogLines, one(outputs.accessLog.lines)),
+      [F.accessLogDropped.name]: samplesOf(F.accessLogDropped, one(outputs.accessLog.dropped)),
+      [F.spansExported.name]: samplesOf(F.spansExported, one(outputs.spans.exported)),
+      [F.spansDropped.name]: samplesOf(F.spansDropped, one(outputs.spans.dropped)),
+    };
+  }
+
   stats(): ProxyStats {
     const c = this.counters;
     return {
@@ -241,6 +295,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       activeConnections: c.activeConnections,
       upstreamErrors: c.upstreamErrors,
       generation: this.holder.current.generation,
+      metrics: this.#metricsSnapshot(),
     };
   }
 
@@ -286,7 +341,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   dispatchPlain(socket: Socket, http2: boolean): void {
     if (http2) {
       this.counters.activeConnections++;
-      socket.once('close', this.#onSocketClose);
+      this.observer.metrics.connectionOpened('h2');
+      socket.on('close', this.#onH2SocketClose);
       this.#http2.emit('connection', socket);
     } else if (this.#engine !== undefined) {
       this.#onConnection(socket);
@@ -318,7 +374,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       ...(this.#ticketKeys === undefined ? {} : { ticketKeys: this.#ticketKeys }),
     });
     server.on('secureConnection', this.#onSecureConnection);
-    server.on('tlsClientError', ignoreSocketError);
+    server.on('tlsClientError', this.#onTlsClientError);
     server.on('error', (err) => this.#logger.error('TLS listener error', { err }));
     this.#tlsServer = server;
     return listenOn(server, host, port, opts);
@@ -400,6 +456,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     } finally {
       clearTimeout(timer);
     }
+    // Last: the access log lines and spans of the requests that just finished.
+    await this.#observerSetup?.close();
   }
 
   // ForwarderHost -----------------------------------------------------------
@@ -420,6 +478,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   countUpstreamError(): void {
     this.counters.upstreamErrors++;
+    // The undici, HTTP/2-forwarder and tunnel paths do not tell connect failures apart.
+    this.observer.metrics.upstreamFailed('reset');
   }
 
   // TLS -----------------------------------------------------------------------
@@ -460,23 +520,38 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   readonly #onConnection = (socket: Socket): void => {
     this.counters.activeConnections++;
+    this.observer.metrics.connectionOpened('http1');
     this.#stalled.add(socket);
-    socket.once('close', this.#onSocketClose);
+    // 'close' comes once: on() spares the wrapper once() allocates per connection.
+    socket.on('close', this.#onSocketClose);
   };
 
   readonly #onSocketClose = (): void => {
     this.counters.activeConnections--;
+    this.observer.metrics.connectionClosed('http1');
+  };
+
+  readonly #onH2SocketClose = (): void => {
+    this.counters.activeConnections--;
+    this.observer.metrics.connectionClosed('h2');
+  };
+
+  /** A failed or timed-out handshake: counted; the socket is already being destroyed. */
+  readonly #onTlsClientError = (): void => {
+    this.observer.metrics.tlsHandshakeErrors++;
   };
 
   readonly #onSecureConnection = (socket: TLSSocket): void => {
     socket.on('error', ignoreSocketError);
+    this.observer.metrics.tlsHandshake(socket.getProtocol() ?? 'unknown', socket.isSessionReused());
     if (this.#closing) {
       socket.destroy();
       return;
     }
     if (socket.alpnProtocol === 'h2') {
       this.counters.activeConnections++;
-      socket.once('close', this.#onSocketClose);
+      this.observer.metrics.connectionOpened('h2');
+      socket.on('close', this.#onH2SocketClose);
       this.#http2.emit('connection', socket);
     } else {
       this.#onConnection(socket);
@@ -533,9 +608,20 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     let requestId = '';
     try {
       const http2 = req.httpVersionMajor === 2;
+      const facts = factsOf(req, http2);
+      const rec = new ExchangeRecord();
+      const socket = req.socket as Socket & Partial<TLSSocket>;
+      beginExchange(rec, req.method ?? '', http2 ? 'HTTP/2' : req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1', socket.encrypted === true ? (socket.getProtocol?.() ?? '') : '', facts.remoteAddress ?? '');
+      observeOnClose(res, rec, this.observer);
       // The table is captured inside: a swap from here on changes nothing for this request.
-      const decision = routeRequest(this.holder.current, factsOf(req, http2), this.options);
+      const decision = routeRequest(this.holder.current, facts, this.options);
       requestId = decision.requestId;
+      noteDecision(rec, decision);
+      if (decision.kind === 'forward') {
+        rec.upstreamStartedAt = rec.startedAt;
+        decision.balancer.onStart(decision.endpoint);
+        (res as ObservedResponse)[kObserved]!.balancing = { balancer: decision.balancer, endpoint: decision.endpoint };
+      }
       if (decision.kind === 'local') {
         const close = decision.close || this.#closing;
         if (decision.grpc) sendGrpcError(res, decision.status, requestId, this.counters, { closeConnection: close });
@@ -555,6 +641,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
         hasBody: http2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : decision.hasBody,
         grpc: decision.grpc,
         hsts: decision.hsts,
+        ...(decision.setCookie === undefined ? {} : { setCookie: decision.setCookie }),
       });
     } catch (err) {
       // A bug, not a client error; answer and keep serving.
@@ -565,11 +652,46 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   };
 }
 
+/** A family with one unlabelled sample. */
+function one(value: number): Array<{ labels: string[]; value: number }> {
+  return [{ labels: [], value }];
+}
+
+const kObserved = Symbol('martello.exchangeRecord');
+interface Observed {
+  readonly rec: ExchangeRecord;
+  readonly observer: ExchangeObserver;
+  /** Set when the request was forwarded: the balancer told onStart, to be told onEnd. */
+  balancing?: { readonly balancer: ClusterBalancer<UpstreamEndpoint>; readonly endpoint: UpstreamEndpoint };
+}
+type ObservedResponse = DownstreamResponse & { [kObserved]?: Observed };
+
+/**
+ * The node:http / node:http2 compatibility path: the exchange is observed
+ * when the response closes (finished or cut). Status is what went out; body
+ * bytes and upstream timings are not measured on this path (the engine's
+ * paths measure them).
+ */
+function observeOnClose(res: DownstreamResponse, rec: ExchangeRecord, observer: ExchangeObserver): void {
+  (res as ObservedResponse)[kObserved] = { rec, observer };
+  res.once('close', onObservedClose);
+}
+
+function onObservedClose(this: ObservedResponse): void {
+  const o = this[kObserved];
+  if (o === undefined) return;
+  this[kObserved] = undefined;
+  o.rec.status = this.headersSent ? this.statusCode : 0;
+  o.observer.finish(o.rec);
+  if (o.balancing !== undefined) endBalancing(o.balancing.balancer, o.balancing.endpoint, o.rec);
+}
+
 /** What routing needs from a node:http or node:http2 request (its socket is the TLS or TCP one). */
 function factsOf(req: DownstreamRequest, http2: boolean): RequestFacts {
   const socket = req.socket as Socket & Partial<TLSSocket>;
   return {
     rawHeaders: req.rawHeaders,
+    method: req.method,
     http2,
     target: req.url ?? '',
     encrypted: socket.encrypted === true,

@@ -29,11 +29,32 @@ export interface ScannedRequest {
   readonly duplicateHost: boolean;
   /** The request's content-type is gRPC (application/grpc, application/grpc+proto, ...). */
   readonly grpc: boolean;
+  /** Some header name contains "_" (still in `headers`: the caller rejects or drops them). */
+  readonly underscore: boolean;
   /** The client's X-Request-ID, if any (not yet validated). */
   readonly clientRequestId: string | undefined;
   /** The request announces a body (Content-Length > 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
+  /** The request's traceparent; undefined when absent or sent more than once (then invalid). */
+  readonly traceparent: string | undefined;
+  /** Every tracestate value, in order (empty when none). */
+  readonly tracestate: readonly string[];
+  /**
+   * The client's forwarding headers (removed from `headers`): used only when
+   * the peer is a trusted proxy (--trusted-proxies), else ignored.
+   */
+  readonly forwarded: ClientForwarding | undefined;
 }
+
+/** X-Forwarded-* as a client (or the proxy in front of us) sent them; first value of each, every X-Forwarded-For line. */
+export interface ClientForwarding {
+  readonly for: string[];
+  proto: string | undefined;
+  host: string | undefined;
+  port: string | undefined;
+}
+
+const NO_VALUES: readonly string[] = Object.freeze([]);
 
 /**
  * One pass over the parsed headers; a second pass only when Connection lists
@@ -53,6 +74,11 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
   let grpc = false;
   let connectionValues: string[] | undefined;
   let cookies: string[] | undefined;
+  let traceparent: string | undefined;
+  let traceparents = 0;
+  let tracestate: string[] | undefined;
+  let forwarded: ClientForwarding | undefined;
+  let underscore = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -61,6 +87,7 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
       continue;
     }
     const lower = name.toLowerCase();
+    if (lower.includes('_')) underscore = true;
     if (http2 && lower === 'cookie') {
       (cookies ??= []).push(value);
       continue;
@@ -76,10 +103,23 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
       else if (lower === 'transfer-encoding') hasBody = true;
       continue;
     } else if (REPLACED.has(lower)) {
-      if (lower === 'x-request-id' && clientRequestId === undefined) clientRequestId = value;
+      if (lower === 'x-request-id') {
+        if (clientRequestId === undefined) clientRequestId = value;
+      } else if (lower.charCodeAt(0) === 0x78 /* x */ && lower.startsWith('x-forwarded-')) {
+        forwarded ??= { for: [], proto: undefined, host: undefined, port: undefined };
+        if (lower === 'x-forwarded-for') forwarded.for.push(value);
+        else if (lower === 'x-forwarded-proto') forwarded.proto ??= value;
+        else if (lower === 'x-forwarded-host') forwarded.host ??= value;
+        else if (lower === 'x-forwarded-port') forwarded.port ??= value;
+      }
       continue;
     } else if (lower === 'content-length' && value !== '0') {
       hasBody = true;
+    } else if (lower.length === 11 && lower === 'traceparent') {
+      traceparents++;
+      traceparent = value;
+    } else if (lower.length === 10 && lower === 'tracestate') {
+      (tracestate ??= []).push(value);
     }
     headers.push(name, value);
   }
@@ -103,22 +143,40 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
     host = authority;
   }
   if (cookies !== undefined) headers.push('cookie', cookies.join('; '));
-  return { headers, host, duplicateHost: badHost, grpc, clientRequestId, hasBody };
+  return { headers, host, duplicateHost: badHost, grpc, underscore, clientRequestId, hasBody, traceparent: traceparents === 1 ? traceparent : undefined, tracestate: tracestate ?? NO_VALUES, forwarded };
 }
 
 export interface ForwardingInfo {
   /** "http" or "https": the scheme the client used. */
   readonly proto: string;
+  /** The socket peer. */
+  readonly peerAddress: string;
+  /** The client as far as we can tell: the peer, or (behind trusted proxies) the address they reported. */
   readonly clientAddress: string;
   readonly host: string;
   readonly listenerPort: string;
   readonly requestId: string;
+  /** The headers a trusted proxy sent (undefined: the peer is not trusted, or sent none): extended, not replaced. */
+  readonly trusted: ClientForwarding | undefined;
 }
 
-/** Appends Martello's forwarding headers (step 3 above). */
+/**
+ * Appends Martello's forwarding headers (step 3 above). From an untrusted
+ * peer they are Martello's alone. From a trusted proxy (R9), its
+ * X-Forwarded-For chain is extended with the peer, and the scheme, host and
+ * port it reported are kept: they describe the client's request, not ours.
+ */
 export function addForwardingHeaders(headers: string[], info: ForwardingInfo): void {
-  if (info.clientAddress !== '') headers.push('x-forwarded-for', info.clientAddress, 'x-real-ip', info.clientAddress);
-  headers.push('x-forwarded-proto', info.proto);
-  if (info.host !== '') headers.push('x-forwarded-host', info.host);
-  headers.push('x-forwarded-port', info.listenerPort, 'x-request-id', info.requestId);
+  const t = info.trusted;
+  if (t !== undefined && t.for.length > 0) {
+    const chain = t.for.join(', ');
+    headers.push('x-forwarded-for', info.peerAddress === '' ? chain : `${chain}, ${info.peerAddress}`);
+  } else if (info.peerAddress !== '') {
+    headers.push('x-forwarded-for', info.peerAddress);
+  }
+  if (info.clientAddress !== '') headers.push('x-real-ip', info.clientAddress);
+  headers.push('x-forwarded-proto', t?.proto ?? info.proto);
+  const host = t?.host ?? info.host;
+  if (host !== '') headers.push('x-forwarded-host', host);
+  headers.push('x-forwarded-port', t?.port ?? info.listenerPort, 'x-request-id', info.requestId);
 }

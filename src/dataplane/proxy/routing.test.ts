@@ -44,6 +44,29 @@ for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy routing`, () => 
     await Promise.all([app, api, rr1, rr2, dflt].map((b) => b.close()));
   });
 
+  const ask = async (target: string): Promise<{ status: number; name?: string; url?: string }> => {
+    const raw = await rawExchange(p.port, `GET ${target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n`);
+    const status = Number(raw.slice(9, 12));
+    if (status !== 200) return { status };
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as EchoReply;
+    return { status, name: body.name, url: body.url };
+  };
+
+  test('one canonical path: what is matched is what the backend receives; tricks get 400', async () => {
+    // Dot segments, encoded unreserved characters and "//" resolve before matching, and the
+    // backend gets the very path that was matched.
+    assert.deepEqual(await ask('/x/../api/v1?q=%2E%2E'), { status: 200, name: 'api', url: '/api/v1?q=%2E%2E' });
+    assert.deepEqual(await ask('/%61pi/%7Euser'), { status: 200, name: 'api', url: '/api/~user' });
+    assert.deepEqual(await ask('//api//v1'), { status: 200, name: 'api', url: '/api/v1' });
+    assert.deepEqual(await ask('/ap%69/./x/%2e%2e/y'), { status: 200, name: 'api', url: '/api/y' });
+    // Path parameters never take a request past a route: matched as /api, sent as they came.
+    assert.deepEqual(await ask('/api;jsessionid=1/v1'), { status: 200, name: 'api', url: '/api;jsessionid=1/v1' });
+    // Ambiguous forms are refused rather than guessed.
+    for (const target of ['/api%2Fv1', '/x/..%2Fapi', '/api\\v1', '/a/%00', '/../api', '/api/%zz', '/public/..;/api']) {
+      assert.equal((await ask(target)).status, 400, target);
+    }
+  });
+
   test('host and path select the backend; method, target and query are forwarded', async () => {
     const a = await getJson(p.origin, '/index.html?x=1&y=%20', 'app.test');
     assert.equal(a.body.name, 'app');
@@ -131,12 +154,13 @@ for (const engine of HTTP1_ENGINES) describe(`[${engine}] proxy routing`, () => 
     }
   });
 
-  test('duplicate Host headers and non-origin-form targets get 400', async () => {
+  test('duplicate Host headers and absolute-form targets that disagree with Host get 400', async () => {
     const seen = app.requests;
     const dup = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost: app.test\r\nHost: other.test\r\n\r\n');
     assert.match(dup, /^HTTP\/1\.1 400 /);
     assert.match(dup, /\r\nServer: martello\r\n/i);
-    const absolute = await rawExchange(p.port, 'GET http://app.test/ HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n');
+    // Absolute-form is accepted when its authority agrees with Host (test/attacks/request-line.test.ts).
+    const absolute = await rawExchange(p.port, 'GET http://other.test/ HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n');
     assert.match(absolute, /^HTTP\/1\.1 400 /);
     const garbage = await rawExchange(p.port, 'GET / HTTP/1.1\r\nHost app.test\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400 /);

@@ -36,7 +36,7 @@ export class StalledReaderSweep {
   add(socket: Socket): void {
     const tracked = socket as TrackedSocket;
     tracked[kSweep] = this;
-    tracked.once('close', onTrackedClose);
+    tracked.on('close', onTrackedClose); // 'close' comes once; on() allocates no wrapper
     this.#sockets.add(tracked);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.sweep(performance.now()), Math.max(50, Math.min(1000, this.#idleMs / 2)));

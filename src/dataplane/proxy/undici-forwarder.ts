@@ -46,7 +46,7 @@ export class UndiciForwarder implements Forwarder {
 
   forward(request: ForwardRequest): void {
     const { req, res, endpoint } = request;
-    const handler = new ForwardHandler(res, request.requestId, this.#host, request.hsts, request.grpc);
+    const handler = new ForwardHandler(res, request.requestId, this.#host, request.hsts, request.grpc, request.setCookie);
     const pool = this.#registry.acquire(endpoint);
     // dispatch() reports synchronous failures (closed pool, invalid header)
     // through handler.onResponseError, so it never throws here.

@@ -63,7 +63,7 @@ export const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Stands in for the endpoint of a refusal, which dials nothing. */
-const NO_ENDPOINT: UpstreamEndpoint = Object.freeze({ address: '', port: 0, key: '', origin: '', protocol: 'http1', tls: null });
+const NO_ENDPOINT: UpstreamEndpoint = Object.freeze({ address: '', port: 0, key: '', origin: '', hostPort: '', protocol: 'http1', tls: null });
 
 export class TunnelRegistry {
   readonly #ctx: TunnelContext;

@@ -38,6 +38,11 @@ export class UpstreamRegistry<P extends ClosablePool> {
     return this.#pools.size;
   }
 
+  /** The open pools (metrics: summed when /metrics is read). */
+  pools(): IterableIterator<P> {
+    return this.#pools.values();
+  }
+
   has(key: string): boolean {
     return this.#pools.has(key);
   }

@@ -29,6 +29,8 @@ export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts:
       ...(upstreamTls === undefined ? {} : { upstreamTls }),
       ...(ref.loadBalancing.kind === 'round-robin' ? {} : { loadBalancing: ref.loadBalancing }),
       ...(ref.affinity === undefined ? {} : { affinity: ref.affinity }),
+      ...(ref.retry === undefined ? {} : { retry: ref.retry }),
+      ...(ref.timeouts === undefined ? {} : { timeouts: ref.timeouts }),
     };
     if ('problem' in resolved) {
       for (const use of ref.usedBy) rec.report(resolved.problem.severity, resolved.problem.code, use.object, use.field, resolved.problem.message);

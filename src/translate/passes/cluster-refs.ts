@@ -3,9 +3,10 @@
 // problems on every place that referenced it.
 
 import type { IngressBackend } from '../../k8s/objects.ts';
-import type { AffinityPolicy, LoadBalancingPolicy, Target } from '../../model/model.ts';
+import type { AffinityPolicy, LoadBalancingPolicy, RetryPolicy, Target, UpstreamTimeouts } from '../../model/model.ts';
 import type { BalancingSettings } from './balancing-settings.ts';
 import type { BackendOverride } from './ingress-settings.ts';
+import type { UpstreamSettings } from './upstream-settings.ts';
 
 export interface ClusterRef {
   readonly id: string;
@@ -18,6 +19,9 @@ export interface ClusterRef {
   /** How the referencing Ingress balances (the same for every user: it is part of the id). */
   readonly loadBalancing: LoadBalancingPolicy;
   readonly affinity: AffinityPolicy | undefined;
+  /** Retries and timeouts of the referencing Ingress (part of the id too); undefined: the defaults. */
+  readonly retry: RetryPolicy | undefined;
+  readonly timeouts: UpstreamTimeouts | undefined;
   /** Every place that references this cluster: the Ingress ("Kind ns/name") and the field path of the backend. */
   readonly usedBy: Array<{ readonly object: string; readonly field: string }>;
 }
@@ -41,14 +45,14 @@ export function refBackend(
   ingress: string,
   object: string,
   field: string,
-  settings: { readonly backend: BackendOverride | undefined; readonly balancing: BalancingSettings },
+  settings: { readonly backend: BackendOverride | undefined; readonly balancing: BalancingSettings; readonly upstream: UpstreamSettings },
   httpsRedirect: boolean,
 ): Target | undefined {
   const svc = backend.service;
   if (svc === undefined) return undefined;
   const port = svc.port.number !== undefined ? String(svc.port.number) : (svc.port.name ?? '');
-  const { backend: override, balancing } = settings;
-  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '') + balancing.idSuffix;
+  const { backend: override, balancing, upstream } = settings;
+  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '') + balancing.idSuffix + upstream.idSuffix;
   let ref = refs.get(id);
   if (ref === undefined) {
     ref = {
@@ -60,6 +64,8 @@ export function refBackend(
       override,
       loadBalancing: balancing.loadBalancing,
       affinity: balancing.affinity,
+      retry: upstream.retry,
+      timeouts: upstream.timeouts,
       usedBy: [],
     };
     refs.set(id, ref);

@@ -10,6 +10,7 @@ import type { TranslateOptions } from '../options.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
 import type { StatusRecorder } from '../status.ts';
 import { readBalancingSettings, ROUND_ROBIN, type BalancingSettings } from './balancing-settings.ts';
+import { readUpstreamSettings, type UpstreamSettings } from './upstream-settings.ts';
 
 /** How an Ingress wants its backends reached, overriding the Service port's appProtocol. */
 export interface BackendOverride {
@@ -27,6 +28,8 @@ export interface IngressSettings {
   readonly backend: BackendOverride | undefined;
   /** load-balance, upstream-hash-by, affinity and session-cookie-* (see balancing-settings.ts). */
   readonly balancing: BalancingSettings;
+  /** proxy-*-timeout and proxy-next-upstream* (see upstream-settings.ts). */
+  readonly upstream: UpstreamSettings;
 }
 
 const BACKEND_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS', 'H2C', 'H2', 'AUTO_HTTP'] as const;
@@ -50,6 +53,7 @@ export function readIngressSettings(ing: Ingress, snap: ResourceSnapshot, opts: 
     forceSslRedirect: readBoolean(ing, ANNOTATION.forceSslRedirect, false, rec),
     backend: readBackendOverride(ing, snap, rec, secretRefs),
     balancing: readBalancingSettings(ing, opts.loadBalancing ?? ROUND_ROBIN, rec),
+    upstream: readUpstreamSettings(ing, rec),
   };
 }
 

@@ -38,6 +38,9 @@ export interface ReflectorHealth {
   readonly resourceVersion: string;
   readonly relists: number;
   readonly restarts: number;
+  /** Unix ms of the last response or watch event, if any. */
+  readonly lastContactMs: number | undefined;
+  readonly events: Readonly<Record<string, number>>;
 }
 
 export interface KubeSourceHealth {
@@ -125,6 +128,8 @@ export class KubeSource implements Source {
         resourceVersion: s.resourceVersion,
         relists: s.relists,
         restarts: s.restarts,
+        lastContactMs: s.lastContactMs,
+        events: s.events,
       })),
     };
   }

@@ -31,6 +31,8 @@ export class ClusterBalancer<E extends EndpointAddress = EndpointAddress> implem
   /** The algorithm alone (places new sessions when there is affinity). */
   readonly algorithm: LoadBalancer<E>;
   readonly sticky: StickySessions<E> | undefined;
+  /** select() reads the request (a hash key, the affinity cookie): build a PickContext; else pick() suffices. */
+  readonly needsRequest: boolean;
   readonly #scratch: Selection<E> = { endpoint: undefined, setCookie: undefined };
 
   constructor(endpoints: readonly E[], policy: LoadBalancingPolicy | undefined, affinity: AffinityPolicy | undefined, options: ClusterBalancerOptions) {
@@ -39,6 +41,7 @@ export class ClusterBalancer<E extends EndpointAddress = EndpointAddress> implem
     const ids = needIds ? endpointIds(options.service, endpoints) : [];
     this.algorithm = createAlgorithm(endpoints, ids, policy, options);
     this.sticky = affinity === undefined ? undefined : new StickySessions(endpoints, ids, affinity, this.algorithm, options);
+    this.needsRequest = needIds;
   }
 
   select(ctx: PickContext<E> | undefined, out: Selection<E>): E | undefined {

@@ -97,10 +97,12 @@ export async function startUpgradeFront(
     }
     addForwardingHeaders(scan.headers, {
       proto: tls === undefined ? 'http' : 'https',
+      peerAddress: (socket as Socket).remoteAddress ?? '',
       clientAddress: (socket as Socket).remoteAddress ?? '',
       host: scan.host,
       listenerPort: String(front.port),
       requestId,
+      trusted: undefined,
     });
     front.registry.open({
       clientSocket: socket,

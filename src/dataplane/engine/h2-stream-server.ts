@@ -1,0 +1,102 @@
+// HTTP/2 clients served by the engine: the listener for node:http2's
+// 'stream' event (the core API; no compatibility request/response objects)
+// that routes and forwards each stream with an H2ClientStream, over the
+// engine's HTTP/1.1 pools and the shared HTTP/2 session pools. What routing
+// needs from the connection (TLS, SNI name, client address, listener port)
+// is read once per session and kept on it.
+
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../shared/log.ts';
+import type { EngineContext } from './engine-context.ts';
+import { H2ClientStream } from './h2-client-stream.ts';
+
+const kFacts = Symbol('martello.h2SessionFacts');
+
+/** routeRequest's facts, one mutable object per session (routeRequest reads it synchronously). */
+interface SessionFacts {
+  /** TLS version for the exchange record ('' on h2c). */
+  readonly tls: string;
+  rawHeaders: readonly string[];
+  method: string;
+  http2: boolean;
+  target: string;
+  encrypted: boolean;
+  servername: string | false | null | undefined;
+  remoteAddress: string | undefined;
+  localPort: number | undefined;
+}
+
+type TaggedSession = ServerHttp2Session & { [kFacts]?: SessionFacts };
+
+const END_STREAM_FLAG = 0x1;
+
+export class H2StreamServer {
+  readonly #ctx: EngineContext;
+  readonly #logger: Logger;
+
+  constructor(ctx: EngineContext, logger: Logger) {
+    this.#ctx = ctx;
+    this.#logger = logger;
+  }
+
+  /** The 'stream' listener of the HTTP/2 server (one function per server). */
+  readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]): void => {
+    if (headers[':method'] === 'CONNECT') {
+      refuseConnect(stream);
+      return;
+    }
+    const exchange = new H2ClientStream(stream, this.#ctx);
+    try {
+      const facts = factsOf(stream.session as TaggedSession | undefined);
+      facts.rawHeaders = rawHeaders;
+      facts.method = headers[':method'] ?? '';
+      const path = headers[':path'];
+      facts.target = typeof path === 'string' ? path : '';
+      exchange.start(headers, (flags & END_STREAM_FLAG) !== 0 || stream.endAfterHeaders, facts, facts);
+    } catch (err) {
+      // A bug, not a client error; answer and keep serving.
+      this.#logger.error('request handling failed', { err });
+      try {
+        exchange.failed();
+      } catch {
+        if (!stream.destroyed) stream.destroy();
+      }
+    }
+  };
+}
+
+/** CONNECT: a bare 405, not counted as a request, as node:http2's compatibility layer answers it. */
+function refuseConnect(stream: ServerHttp2Stream): void {
+  stream.on('error', ignoreError);
+  if (stream.destroyed || stream.closed) return;
+  stream.respond(METHOD_NOT_ALLOWED, END_STREAM);
+  stream.resume();
+}
+
+const METHOD_NOT_ALLOWED = Object.freeze({ ':status': 405 });
+const END_STREAM = Object.freeze({ endStream: true });
+
+function ignoreError(): void {}
+
+function factsOf(session: TaggedSession | undefined): SessionFacts {
+  const known = session?.[kFacts];
+  if (known !== undefined) return known;
+  // The session's socket (a proxy to the TLS or TCP socket), read once per session.
+  const socket = session?.socket as (Socket & Partial<TLSSocket>) | undefined;
+  const encrypted = socket?.encrypted === true;
+  const facts: SessionFacts = {
+    tls: encrypted ? (socket?.getProtocol?.() ?? '') : '',
+    rawHeaders: [],
+    method: '',
+    http2: true,
+    target: '',
+    encrypted,
+    servername: socket?.servername,
+    remoteAddress: socket?.remoteAddress,
+    localPort: socket?.localPort,
+  };
+  if (session !== undefined) session[kFacts] = facts;
+  return facts;
+}
