@@ -343,8 +343,11 @@ start_nginx() {
   verify_proxy nginx "$NGINX_PORT"
 }
 start_martello() { # [NODE_OPTIONS value]
+  # --access-log off: like the nginx under comparison (access_log off); the cost of Martello's
+  # access log is measured on its own (docs/benchmarks.md, "Cost of metrics, access logs and tracing").
   local cmd=(taskset -c "$PROXY_CPU" "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1
-    --listen-http "127.0.0.1:$MARTELLO_HTTP_PORT" --listen-https "127.0.0.1:$MARTELLO_PORT" --listen-admin "127.0.0.1:$ADMIN_PORT")
+    --listen-http "127.0.0.1:$MARTELLO_HTTP_PORT" --listen-https "127.0.0.1:$MARTELLO_PORT" --listen-admin "127.0.0.1:$ADMIN_PORT"
+    --access-log off)
   # shellcheck disable=SC2206
   [ -n "$MARTELLO_EXTRA" ] && cmd+=($MARTELLO_EXTRA)
   if [ -n "${1:-}" ]; then

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +99,7 @@ describe('balancing in the data path', () => {
       ingress('resets', 'resets.test', 'resets', {}),
       ingress('noretry', 'noretry.test', 'flaky', { 'nginx.ingress.kubernetes.io/proxy-next-upstream': 'off' }),
     ].join('---\n'));
-    martello = await startMartello(dir, ['--access-log', 'off']);
+    martello = await startMartello(dir, ['--access-log', 'off', '--h2c']);
     await martello.waitFor((c) => c.generation >= 1 && c.routes.length === 7);
   });
 
@@ -142,6 +143,29 @@ describe('balancing in the data path', () => {
     const fresh = new Set<string>();
     for (let i = 0; i < 12; i++) fresh.add((await get('sticky.test')).body);
     assert.ok(fresh.size >= 2, `new sessions spread: ${[...fresh].join(', ')}`);
+  });
+
+  test('HTTP/2 clients get the same affinity: the cookie is set, then honoured', async () => {
+    const session = h2connect(`http://127.0.0.1:${martello.httpPort}`);
+    const ask = (cookie?: string) => new Promise<{ body: string; setCookie: unknown }>((resolve, reject) => {
+      const stream = session.request({ ':path': '/', ':authority': 'sticky.test', ...(cookie === undefined ? {} : { cookie }) });
+      let body = '';
+      let setCookie: unknown;
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => (setCookie = h['set-cookie']));
+      stream.on('data', (c: string) => (body += c));
+      stream.on('end', () => resolve({ body, setCookie }));
+      stream.on('error', reject);
+      stream.end();
+    });
+    try {
+      const first = await ask();
+      const cookie = String(first.setCookie);
+      assert.match(cookie, /^route=/);
+      for (let i = 0; i < 6; i++) assert.equal((await ask(cookie.split(';')[0]!)).body, first.body);
+    } finally {
+      session.close();
+    }
   });
 
   test('consistent hashing on a header: one key, one endpoint; several keys spread', async () => {

@@ -35,7 +35,8 @@ import { newRequestId } from '../proxy/request-id.ts';
 import { type RequestFacts, routeRequest } from '../proxy/route-request.ts';
 import { ExchangeRecord } from '../../observability/exchange-record.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
-import { beginExchange, noteDecision } from '../runtime/exchange-observer.ts';
+import { beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
+import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2Exchange, type H2ExchangeUser } from './h2-exchange.ts';
 import { h2ResponseHead, h2Trailers } from './h2-response-head.ts';
@@ -111,6 +112,9 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   readonly #ctx: EngineContext;
   /** Handed to the observer already. */
   #observed = false;
+  /** The balancer told onStart (onEnd once observed); Set-Cookie of session affinity. */
+  #balancer: ClusterBalancer<UpstreamEndpoint> | null = null;
+  #setCookie: string | null = null;
   #req = REQ_DONE;
   #res = RES_NONE;
   #grpc = false;
@@ -164,6 +168,9 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     const endpoint = decision.endpoint;
     this.endpoint = endpoint;
     this.upstreamStartedAt = performance.now();
+    decision.balancer.onStart(endpoint);
+    this.#balancer = decision.balancer;
+    this.#setCookie = decision.setCookie ?? null;
     this.#grpc = decision.grpc;
     this.#hsts = decision.hsts;
     this.#res = RES_WAIT;
@@ -266,6 +273,11 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     if (!this.#observed) {
       this.#observed = true;
       this.#ctx.observer.finish(this);
+      const balancer = this.#balancer;
+      if (balancer !== null && this.endpoint !== null) {
+        this.#balancer = null;
+        endBalancing(balancer, this.endpoint, this);
+      }
     }
   }
 
@@ -415,7 +427,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
       return;
     }
     try {
-      stream.respond(h2ResponseHead(status, headers, names, this.requestId, this.#hsts, length), options);
+      stream.respond(h2ResponseHead(status, headers, names, this.requestId, this.#hsts, length, this.#setCookie), options);
     } catch {
       // The upstream sent something node:http2 will not send on: a bad gateway.
       this.#abortLeg();

@@ -26,6 +26,7 @@ export function h2ResponseHead(
   requestId: string,
   hsts: string | null,
   length: number,
+  setCookie: string | null = null,
 ): string[] {
   const out: string[] = [':status', String(status)];
   let connectionValues: string[] | undefined;
@@ -63,6 +64,7 @@ export function h2ResponseHead(
   if (length >= 0) result.push('content-length', String(length));
   result.push('x-request-id', requestId);
   if (hsts !== null) result.push('strict-transport-security', hsts);
+  if (setCookie !== null) result.push('set-cookie', setCookie);
   return result;
 }
 

@@ -3,7 +3,7 @@
 // wait for the log's consumer.
 //
 //   write(line)   appends to an in-memory batch: O(1), no syscall.
-//   hand-off      at most once per event-loop turn (setImmediate), or at
+//   hand-off      every flushIntervalMs (50 ms) while lines wait, or at
 //                 once when the batch reaches batchBytes, the batch is posted
 //                 to a worker thread (writer-thread.ts) that does the
 //                 blocking writes, in chunks of at most 4096 bytes ending at
@@ -27,15 +27,19 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { openSink, type AckMessage, type ClosedMessage, type CloseMessage, type Sink, type WriterThreadData } from './writer-thread.ts';
+import { openSink, type BatchMessage, type AckMessage, type ClosedMessage, type CloseMessage, type Sink, type WriterThreadData } from './writer-thread.ts';
+
+const ENCODER = new TextEncoder();
 
 export interface AccessLogWriterOptions {
   /** 'stdout', 'stderr', or the path of a file opened for append (created 0644 when missing). */
   readonly destination: 'stdout' | 'stderr' | (string & {});
   /** Bound on lines not yet written (handed off and not acknowledged, plus the batch), in UTF-16 code units. Default 4 MiB. */
   readonly maxPendingBytes?: number;
-  /** A batch this large is handed off at once instead of at the end of the event-loop turn. Default 64 KiB. */
+  /** A batch this large is handed off at once instead of at the next flush. Default 64 KiB. */
   readonly batchBytes?: number;
+  /** Lines wait at most this long before they are handed to the thread. Default 50 ms. */
+  readonly flushIntervalMs?: number;
   /** How long close() waits for the pending lines to be written before dropping them. Default 2000 ms. */
   readonly closeTimeoutMs?: number;
 }
@@ -58,6 +62,7 @@ export class AccessLogWriter {
   readonly #maxPending: number;
   readonly #batchBytes: number;
   readonly #closeTimeoutMs: number;
+  readonly #flushIntervalMs: number;
   readonly #sink: Sink;
   readonly #control: Int32Array;
   readonly #worker: Worker;
@@ -80,6 +85,7 @@ export class AccessLogWriter {
     this.#maxPending = positive('maxPendingBytes', options.maxPendingBytes ?? 4 * 1024 * 1024);
     this.#batchBytes = positive('batchBytes', options.batchBytes ?? 64 * 1024);
     this.#closeTimeoutMs = positive('closeTimeoutMs', options.closeTimeoutMs ?? 2000);
+    this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 50);
     this.#sink = openSink(options.destination);
     this.#control = new Int32Array(new SharedArrayBuffer(4));
     const workerData: WriterThreadData = { kind: 'martello-access-log', fd: this.#sink.fd, control: this.#control.buffer as SharedArrayBuffer };
@@ -112,8 +118,11 @@ export class AccessLogWriter {
     if (this.#batchSize >= this.#batchBytes) {
       this.#handOff();
     } else if (!this.#scheduled) {
+      // Hand off on a timer, not every event-loop turn: each hand-off is a
+      // postMessage, and at tens of thousands of requests a second one per
+      // turn cost more than formatting the lines (docs/benchmarks.md).
       this.#scheduled = true;
-      setImmediate(this.#onImmediate);
+      setTimeout(this.#onTimer, this.#flushIntervalMs);
     }
   }
 
@@ -131,7 +140,7 @@ export class AccessLogWriter {
     return this.#closePromise;
   }
 
-  readonly #onImmediate = (): void => {
+  readonly #onTimer = (): void => {
     this.#scheduled = false;
     this.#handOff();
   };
@@ -150,8 +159,10 @@ export class AccessLogWriter {
     if (this.#inFlightLines === 0) this.#worker.ref(); // busy: let the lines out before the process exits
     this.#inFlight += size;
     this.#inFlightLines += lines;
+    const bytes = ENCODER.encode(text);
+    const batch: BatchMessage = { type: 'batch', bytes, units: size };
     // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a Worker, not a window
-    this.#worker.postMessage(text);
+    this.#worker.postMessage(batch, [bytes.buffer]);
   }
 
   #onMessage(m: AckMessage | ClosedMessage): void {
