@@ -25,6 +25,7 @@ export const LISTEN_FLAGS = {
   'listen-https': { type: 'string', default: '0.0.0.0:8443' },
   'listen-admin': { type: 'string', default: '127.0.0.1:10254' },
   workers: { type: 'string' },
+  'shutdown-grace-period': { type: 'string', default: '0' },
   'default-ssl-certificate': { type: 'string' },
   'log-level': { type: 'string', default: 'info' },
   'http1-engine': { type: 'string' },
@@ -182,11 +183,16 @@ export interface ListenFlags {
   readonly https: ListenAddress;
   readonly admin: ListenAddress;
   readonly workers: number;
+  /** After SIGTERM, keep serving this long (readiness already false) before the drain starts. */
+  readonly shutdownGraceMs: number;
 }
 
-export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string }): ListenFlags {
+export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string; 'shutdown-grace-period'?: string }): ListenFlags {
   const workers = workersFrom(values.workers);
+  const grace = values['shutdown-grace-period'] ?? '0';
+  if (!/^\d{1,5}(\.\d{1,3})?$/.test(grace)) throw new UsageError(`--shutdown-grace-period: expected a number of seconds, got "${grace}"`);
   return {
+    shutdownGraceMs: Math.round(Number(grace) * 1000),
     http: parseListenAddress('--listen-http', values['listen-http'] ?? '0.0.0.0:8080'),
     https: parseListenAddress('--listen-https', values['listen-https'] ?? '0.0.0.0:8443'),
     admin: parseListenAddress('--listen-admin', values['listen-admin'] ?? '127.0.0.1:10254'),

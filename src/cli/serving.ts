@@ -135,6 +135,20 @@ export async function runServing(opts: ServingOptions): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  if (listen.shutdownGraceMs > 0) {
+    // Readiness is false from the signal on; until endpoints and load balancers have noticed,
+    // new connections still arrive and are served as usual (a second signal cuts this short).
+    logger.info('shutdown grace period: still serving while readiness is false', { graceMs: listen.shutdownGraceMs });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, listen.shutdownGraceMs);
+      const skip = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      process.once('SIGTERM', skip);
+      process.once('SIGINT', skip);
+    });
+  }
   await opts.onStop?.();
   await loop.stop();
   // Workers (or the in-process proxy) finish their in-flight requests first.

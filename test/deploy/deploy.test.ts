@@ -450,7 +450,7 @@ describe('deploy/martello.yaml', () => {
     assert.equal(deployment.spec.replicas, 2);
     const container = deployment.spec.template.spec.containers[0]!;
     assert.equal(container.image, `ghcr.io/martello-dev/martello:${pkg.version}`, 'the image tag follows package.json');
-    assert.deepEqual(container.args, ['controller', '--publish-service=martello/martello', '--listen-admin=0.0.0.0:10254']);
+    assert.deepEqual(container.args, ['controller', '--publish-service=martello/martello', '--listen-admin=0.0.0.0:10254', '--shutdown-grace-period=5']);
     assert.equal(deployment.spec.template.spec.terminationGracePeriodSeconds, 60);
     assert.deepEqual(container.resources?.requests, { cpu: '100m', memory: '128Mi' });
   });

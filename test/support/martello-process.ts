@@ -63,10 +63,9 @@ export function startController(kubeconfig: string, extraArgs: readonly string[]
 
 async function startMartelloCommand(args: readonly string[], env: Record<string, string> = {}): Promise<MartelloProcess> {
   const workers = args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [] : ['--workers', '1'];
-  const child = spawn(MARTELLO_BIN, [
-    ...args, ...workers,
-    '--listen-http', '127.0.0.1:0', '--listen-https', '127.0.0.1:0', '--listen-admin', '127.0.0.1:0',
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Ephemeral loopback ports for every listener the caller did not choose.
+  const listeners = ['--listen-http', '--listen-https', '--listen-admin'].filter((flag) => !args.includes(flag)).flatMap((flag) => [flag, '127.0.0.1:0']);
+  const child = spawn(MARTELLO_BIN, [...args, ...workers, ...listeners], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Array<Record<string, unknown>> = [];
   const ports = new Map<string, number>();
   let notify: (() => void) | undefined;

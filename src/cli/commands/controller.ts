@@ -39,6 +39,8 @@ Options:
   --listen-admin ADDR:PORT         admin listener (default 127.0.0.1:10254; use 0.0.0.0:10254 in a pod for probes)
   --workers N                      data-plane processes sharing the listeners (default: one per CPU;
                                    1 serves in the main process, without forking)
+  --shutdown-grace-period SECONDS  after SIGTERM, keep serving (readyz 503) this long before draining, so that
+                                   load balancers stop sending new connections first (default 0)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: no in this mode)

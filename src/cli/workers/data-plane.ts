@@ -73,8 +73,10 @@ class InProcessDataPlane implements DataPlane {
   }
 
   async start(): Promise<{ http: Address; https: Address }> {
-    const http = await this.#proxy.listen(this.#listen.http.host, this.#listen.http.port);
-    const https = await this.#proxy.listenTls(this.#listen.https.host, this.#listen.https.port);
+    // SO_REUSEPORT, as the worker processes use: a second instance can bind the same ports and
+    // take over while this one drains (docs/workers.md, "Replacing a running instance").
+    const http = await this.#proxy.listen(this.#listen.http.host, this.#listen.http.port, { reusePort: this.#listen.http.port !== 0 });
+    const https = await this.#proxy.listenTls(this.#listen.https.host, this.#listen.https.port, { reusePort: this.#listen.https.port !== 0 });
     return { http, https };
   }
 

@@ -44,6 +44,9 @@ import type { UpstreamConnection, UpstreamUser } from './upstream-connection.ts'
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
 const kClient = Symbol('martello.clientConnection');
+
+/** While draining, how long a fresh connection may take to send its first request. */
+const FIRST_REQUEST_GRACE_MS = 1_000;
 type TaggedSocket = (Socket | TLSSocket) & { [kClient]?: ClientConnection };
 
 // What the connection's deadline means.
@@ -205,10 +208,21 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     return !this.#busy && this.#held === null && this.#parser.atMessageBoundary;
   }
 
-  /** The server drains: close when idle, else after the current response (which says Connection: close). */
+  /**
+   * The server drains: close when idle, else after the current response
+   * (which says Connection: close). A connection that has not carried a
+   * request yet was accepted a moment ago and its first request is likely on
+   * the way: closing it now would fail that request ("other side closed"),
+   * so it gets a short while to send it (answered with Connection: close).
+   */
   drain(): void {
     this.#closeAfter = true;
-    if (this.idle) this.#end();
+    if (!this.idle) return;
+    if (this.#served === 0 && !this.#busy) {
+      this.#setTimer(T_IDLE, Math.min(FIRST_REQUEST_GRACE_MS, this.#ctx.options.headersTimeoutMs));
+      return;
+    }
+    this.#end();
   }
 
   /** Cut the connection now (drain deadline). */

@@ -117,11 +117,11 @@ export class Http1Engine implements EngineContext {
 
   /** Serve HTTP/1.1 on `socket` (a TCP socket, or a TLS socket that negotiated http/1.1 or nothing). */
   serve(socket: Socket | TLSSocket): void {
-    if (this.#host.closing) {
-      socket.destroy();
-      return;
-    }
-    this.#connections.add(new ClientConnection(socket, this));
+    const conn = new ClientConnection(socket, this);
+    this.#connections.add(conn);
+    // Accepted while draining (it was queued before the listener closed): its
+    // request is served, with Connection: close, rather than cut.
+    if (this.#host.closing) conn.drain();
   }
 
   /** After a table swap: keep the pools of listed endpoints, retire the others gracefully. */

@@ -320,10 +320,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   /** The plain listener with the martello engine (no h2c): every connection is HTTP/1.1. */
   readonly #onEngineSocket = (socket: Socket): void => {
     socket.on('error', ignoreSocketError);
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
+    // While draining the engine still serves it (with Connection: close): it was accepted.
     this.#onConnection(socket);
     this.#engine!.serve(socket);
   };
@@ -544,7 +541,9 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   readonly #onSecureConnection = (socket: TLSSocket): void => {
     socket.on('error', ignoreSocketError);
     this.observer.metrics.tlsHandshake(socket.getProtocol() ?? 'unknown', socket.isSessionReused());
-    if (this.#closing) {
+    // Draining: an HTTP/1.1 connection is still served by the engine (with
+    // Connection: close); HTTP/2 and the node:http path are cut as before.
+    if (this.#closing && (socket.alpnProtocol === 'h2' || this.#engine === undefined)) {
       socket.destroy();
       return;
     }
