@@ -5,13 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { startTestApiServer } from '../kube-apiserver/index.ts';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { onPath } from '../support/on-path.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const MANIFEST = join(REPO_ROOT, 'deploy', 'martello.yaml');
@@ -393,20 +393,6 @@ function checkRbac(objects: readonly KubeObject[], source: string, saName: strin
     const bound = bindings.some((b) => b.roleRef.kind === role.kind && b.roleRef.name === role.metadata?.name && (role.kind === 'ClusterRole' || b.metadata?.namespace === role.metadata?.namespace));
     assert.ok(bound, `${source}: ${describeObject(role)} is never bound`);
   }
-}
-
-async function onPath(command: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, command);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 interface Run {

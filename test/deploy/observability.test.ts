@@ -7,13 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { ALL_FAMILIES, type FamilySpec } from '../../src/observability/metrics/catalog.ts';
+import { onPath } from '../support/on-path.ts';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const RULES = 'deploy/prometheus/martello-alerts.yaml';
@@ -128,20 +128,6 @@ async function readText(path: string): Promise<string> {
 
 async function readYaml<T>(path: string): Promise<T> {
   return parse(await readText(path)) as T;
-}
-
-async function onPath(command: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, command);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 interface Run {

@@ -10,7 +10,8 @@
 // Content-Length is dropped and, when the body length is known, written
 // again from the parsed value (`length` ≥ 0), never copied.
 
-import { HOP_BY_HOP, connectionTokens } from '../proxy/hop-by-hop.ts';
+import { HOP_BY_HOP } from '../proxy/hop-by-hop.ts';
+import { appendForwardedFields } from './response-head.ts';
 
 const COLON = 0x3a;
 
@@ -28,39 +29,8 @@ export function h2ResponseHead(
   length: number,
   setCookie: string | null = null,
 ): string[] {
-  const out: string[] = [':status', String(status)];
-  let connectionValues: string[] | undefined;
-  const n = headers.length >> 1;
-  for (let i = 0; i < n; i++) {
-    const name = headers[2 * i]!;
-    if (name.charCodeAt(0) === COLON) continue;
-    const lower = names === null ? name.toLowerCase() : names[i]!;
-    switch (lower) {
-      case 'content-length':
-      case 'x-request-id':
-      case 'http2-settings':
-        continue;
-      case 'strict-transport-security':
-        if (hsts !== null) continue;
-        break;
-      default:
-        if (HOP_BY_HOP.has(lower)) {
-          if (lower === 'connection') (connectionValues ??= []).push(headers[2 * i + 1]!);
-          continue;
-        }
-    }
-    out.push(lower, headers[2 * i + 1]!);
-  }
-  let result = out;
-  if (connectionValues !== undefined) {
-    const tokens = connectionTokens(connectionValues);
-    if (tokens.size > 0) {
-      result = [':status', out[1]!];
-      for (let i = 2; i < out.length; i += 2) {
-        if (!tokens.has(out[i]!)) result.push(out[i]!, out[i + 1]!);
-      }
-    }
-  }
+  const result: string[] = [':status', String(status)];
+  appendForwardedFields(result, headers, names, hsts, true);
   if (length >= 0) result.push('content-length', String(length));
   result.push('x-request-id', requestId);
   if (hsts !== null) result.push('strict-transport-security', hsts);

@@ -12,18 +12,18 @@ import { HOP_BY_HOP, connectionTokens } from '../proxy/hop-by-hop.ts';
 const COLON = 0x3a;
 
 /**
+ * Appends to `out` the upstream response fields that may go to the client:
+ * pseudo-headers, hop-by-hop fields, the names the upstream's Connection
+ * lists, Content-Length (the framing is ours), X-Request-ID (ours) and, when
+ * HSTS applies, the upstream's Strict-Transport-Security are left out; so is
+ * HTTP2-Settings, which only means something in an h2c upgrade request.
  * `headers` is [name, value, ...]; `names`, when given, holds the lowercased
  * names (names[i] ↔ headers[2i]), as the codec's parsers produce them.
+ * `lowercase`: write the names lowercased (HTTP/2) rather than as received.
+ * Shared by the HTTP/1.1 head below and the HTTP/2 one (h2-response-head.ts).
  */
-export function downstreamHeaders(
-  headers: readonly string[],
-  names: readonly string[] | null,
-  requestId: string,
-  hsts: string | null,
-  connection: string | null,
-  setCookie: string | null = null,
-): string[] {
-  const out: string[] = [];
+export function appendForwardedFields(out: string[], headers: readonly string[], names: readonly string[] | null, hsts: string | null, lowercase: boolean): void {
+  const start = out.length;
   let connectionValues: string[] | undefined;
   const n = headers.length >> 1;
   for (let i = 0; i < n; i++) {
@@ -33,6 +33,7 @@ export function downstreamHeaders(
     switch (lower) {
       case 'content-length':
       case 'x-request-id':
+      case 'http2-settings':
         continue;
       case 'strict-transport-security':
         if (hsts !== null) continue;
@@ -44,18 +45,31 @@ export function downstreamHeaders(
           continue;
         }
     }
-    out.push(name, headers[2 * i + 1]!);
+    out.push(lowercase ? lower : name, headers[2 * i + 1]!);
   }
-  let result = out;
-  if (connectionValues !== undefined) {
-    const tokens = connectionTokens(connectionValues);
-    if (tokens.size > 0) {
-      result = [];
-      for (let i = 0; i < out.length; i += 2) {
-        if (!tokens.has(out[i]!.toLowerCase())) result.push(out[i]!, out[i + 1]!);
-      }
-    }
+  if (connectionValues === undefined) return;
+  const tokens = connectionTokens(connectionValues);
+  if (tokens.size === 0) return;
+  let w = start;
+  for (let r = start; r < out.length; r += 2) {
+    if (tokens.has(lowercase ? out[r]! : out[r]!.toLowerCase())) continue;
+    out[w++] = out[r]!;
+    out[w++] = out[r + 1]!;
   }
+  out.length = w;
+}
+
+/** The response head's fields for an HTTP/1.1 client (the serializer adds the framing). */
+export function downstreamHeaders(
+  headers: readonly string[],
+  names: readonly string[] | null,
+  requestId: string,
+  hsts: string | null,
+  connection: string | null,
+  setCookie: string | null = null,
+): string[] {
+  const result: string[] = [];
+  appendForwardedFields(result, headers, names, hsts, false);
   result.push('X-Request-ID', requestId);
   if (hsts !== null) result.push('Strict-Transport-Security', hsts);
   // Session affinity's cookie goes beside the upstream's own Set-Cookie fields.
