@@ -270,7 +270,8 @@ start_haproxy() {
 start_martello() {
   mkdir -p "$TMP/manifests"
   fill "$CONF/martello-manifests.yaml.tmpl" "$TMP/manifests/bench.yaml" BACKEND_PORT="$BACKEND_PORT" SINK_PORT="$SINK_PORT"
-  local cmd=(taskset -c "$PROXY_CPU" "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1 --log-level warn
+  # --max-body-size 0: the 100 MB uploads are over the 10m default (nginx here has client_max_body_size 0).
+  local cmd=(taskset -c "$PROXY_CPU" "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1 --log-level warn --max-body-size 0
     --listen-http "127.0.0.1:$MARTELLO_PORT" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$ADMIN_PORT")
   note_cmd "${cmd[*]}   # manifests: bench/bodies/martello-manifests.yaml.tmpl"
   "${cmd[@]}" >"$TMP/martello.log" 2>&1 &

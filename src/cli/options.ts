@@ -9,6 +9,7 @@ import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions 
 import { LOAD_BALANCE_VALUES, policyOfLoadBalance } from '../translate/passes/balancing-settings.ts';
 import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
 import { parseCidrSet } from '../dataplane/edge/cidr.ts';
+import { parseWorkerUser, type WorkerUser } from './workers/worker-env.ts';
 
 export type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean };
 
@@ -16,6 +17,8 @@ export const CLASS_FLAGS = {
   'controller-class': { type: 'string', default: DEFAULT_CONTROLLER_CLASS },
   'ingress-class': { type: 'string', default: DEFAULT_INGRESS_CLASS },
   'watch-ingress-without-class': { type: 'boolean' },
+  /** Merge rules for one host from every namespace (ingress-nginx) instead of giving each host to one namespace. */
+  'allow-cross-namespace-hosts': { type: 'boolean' },
   /** Balancing of clusters whose Ingress sets no load-balance annotation (docs/load-balancing.md). */
   'load-balance': { type: 'string', default: 'round_robin' },
 } as const satisfies Record<string, FlagSpec>;
@@ -25,6 +28,7 @@ export const LISTEN_FLAGS = {
   'listen-https': { type: 'string', default: '0.0.0.0:8443' },
   'listen-admin': { type: 'string', default: '127.0.0.1:10254' },
   workers: { type: 'string' },
+  'worker-user': { type: 'string' },
   'shutdown-grace-period': { type: 'string', default: '0' },
   'default-ssl-certificate': { type: 'string' },
   'log-level': { type: 'string', default: 'info' },
@@ -149,6 +153,7 @@ export function translateOptionsFrom(
     'controller-class'?: string;
     'ingress-class'?: string;
     'watch-ingress-without-class'?: boolean;
+    'allow-cross-namespace-hosts'?: boolean;
     'ssl-redirect'?: boolean;
     'default-ssl-certificate'?: string;
     'load-balance'?: string;
@@ -161,6 +166,8 @@ export function translateOptionsFrom(
     ...(loadBalancing.kind === 'round-robin' ? {} : { loadBalancing }),
     sslRedirect: values['ssl-redirect'] !== false,
     ...(defaultCertificate === undefined ? {} : { defaultCertificate }),
+    // docs/kubernetes.md, "Host ownership across namespaces".
+    hostSharing: values['allow-cross-namespace-hosts'] === true ? 'merge' : 'namespace',
     controllerClass: values['controller-class'] ?? DEFAULT_CONTROLLER_CLASS,
     ingressClass: values['ingress-class'] ?? DEFAULT_INGRESS_CLASS,
     // Standalone mode serves class-less Ingresses unless told not to (--no-watch-ingress-without-class).
@@ -185,10 +192,14 @@ export interface ListenFlags {
   readonly workers: number;
   /** After SIGTERM, keep serving this long (readiness already false) before the drain starts. */
   readonly shutdownGraceMs: number;
+  /** --worker-user: the data plane runs in worker processes of this user, even with --workers 1 (docs/security.md). */
+  readonly workerUser?: WorkerUser;
 }
 
-export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string; 'shutdown-grace-period'?: string }): ListenFlags {
+export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'?: string; 'listen-admin'?: string; workers?: string; 'shutdown-grace-period'?: string; 'worker-user'?: string }): ListenFlags {
   const workers = workersFrom(values.workers);
+  const workerUser = values['worker-user'] === undefined ? undefined : parseWorkerUser(values['worker-user']);
+  if (typeof workerUser === 'string') throw new UsageError(`--worker-user: ${workerUser}`);
   const grace = values['shutdown-grace-period'] ?? '0';
   if (!/^\d{1,5}(\.\d{1,3})?$/.test(grace)) throw new UsageError(`--shutdown-grace-period: expected a number of seconds, got "${grace}"`);
   return {
@@ -197,6 +208,7 @@ export function listenFlagsFrom(values: { 'listen-http'?: string; 'listen-https'
     https: parseListenAddress('--listen-https', values['listen-https'] ?? '0.0.0.0:8443'),
     admin: parseListenAddress('--listen-admin', values['listen-admin'] ?? '127.0.0.1:10254'),
     workers,
+    ...(workerUser === undefined ? {} : { workerUser }),
   };
 }
 

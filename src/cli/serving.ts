@@ -22,7 +22,7 @@ import type { Logger, LogLevel } from '../shared/log.ts';
 import { generateDefaultCertificate } from '../shared/pki/default-certificate.ts';
 import type { TranslateOptions } from '../translate/options.ts';
 import type { ListenFlags } from './options.ts';
-import { createDataPlane } from './workers/data-plane.ts';
+import { createDataPlane, forksWorkers } from './workers/data-plane.ts';
 
 export interface ServingOptions {
   readonly sources: readonly Source[];
@@ -86,7 +86,7 @@ export async function runServing(opts: ServingOptions): Promise<number> {
         snap.totals.metrics,
         configFamilies(loop.state, propagation),
         opts.watchHealth === undefined ? {} : watchFamilies(opts.watchHealth()),
-        listen.workers > 1 ? workerFamilies(snap.workers) : {},
+        forksWorkers(listen) ? workerFamilies(snap.workers) : {},
         processMetrics.snapshot(),
         buildInfo,
       ]));
@@ -109,7 +109,7 @@ export async function runServing(opts: ServingOptions): Promise<number> {
     const adminAddress = await admin.listen(listen.admin.host, listen.admin.port);
     logger.info('listening', { listener: 'admin', address: adminAddress.address, port: adminAddress.port });
     await loop.start();
-    if (listen.workers > 1) logger.info('starting worker processes', { workers: listen.workers });
+    if (forksWorkers(listen)) logger.info('starting worker processes', { workers: listen.workers, ...(listen.workerUser === undefined ? {} : { user: listen.workerUser }) });
     const bound = await dataPlane.start();
     logger.info('listening', { listener: 'http', address: bound.http.host, port: bound.http.port });
     logger.info('listening', { listener: 'https', address: bound.https.host, port: bound.https.port, alpn: ['h2', 'http/1.1'] });

@@ -36,16 +36,17 @@ function whyDefaultBackend(
   ing: Ingress,
   source: RuleSource,
   input: NotServedInput,
-  why: (source: RuleSource, host: string) => NotServedRule | undefined,
+  why: (source: RuleSource, host: string, rule?: number) => NotServedRule | undefined,
 ): NotServedRule | undefined {
   if (ing.spec.rules.length === 0) {
     return input.matchKind === 'fallback' ? undefined : why(source, '*');
   }
   const host = input.selectedHost;
   if (host === null) return undefined;
-  const forHost = ing.spec.rules.some((rule) => (rule.host === undefined ? '*' : normaliseHost(rule.host)) === host);
-  if (!forHost) return undefined;
-  const found = why(source, host);
+  const forHost = ing.spec.rules.findIndex((rule) => (rule.host === undefined ? '*' : normaliseHost(rule.host)) === host);
+  if (forHost === -1) return undefined;
+  // A rule refused as a whole (its host belongs to another namespace) takes its host fallback with it.
+  const found = why(source, host, forHost);
   // A lost host fallback is reported per host; only this host's counts.
   if (found !== undefined && found.code === 'default-backend-conflict' && !found.reason.includes(`host "${host}"`)) return undefined;
   return found;
@@ -66,9 +67,12 @@ export function findNotServed(input: NotServedInput): NotServedRule[] {
     const name = ingressName(ing);
     const status = owned.get(name);
     const diags = byObject.get(`Ingress ${name}`) ?? [];
-    const why = (source: RuleSource, host: string): NotServedRule | undefined => {
+    const why = (source: RuleSource, host: string, rule?: number): NotServedRule | undefined => {
       if (status !== undefined && !status.owned) return { source, host, code: 'not-ours', reason: `not served by this controller: ${status.reason}` };
-      const d = diags.find((x) => x.field === source.field || x.field?.startsWith(`${source.field}.`));
+      // A problem with the whole rule (spec.rules[i] or its host) applies to every path in it.
+      const ruleField = rule === undefined ? undefined : `spec.rules[${rule}]`;
+      const d = (ruleField === undefined ? undefined : diags.find((x) => x.field === ruleField || x.field === `${ruleField}.host`))
+        ?? diags.find((x) => x.field === source.field || x.field?.startsWith(`${source.field}.`));
       if (d !== undefined) return { source, host, code: d.code, reason: d.message };
       return undefined;
     };
@@ -79,7 +83,7 @@ export function findNotServed(input: NotServedInput): NotServedRule[] {
         if (!pathMatches(pathMatchOf(path), input.path)) continue;
         const source = pathSource(ing, r, p);
         if (isServed(source)) continue;
-        const found = why(source, host);
+        const found = why(source, host, r);
         if (found !== undefined) out.push(found);
         else if (host !== input.selectedHost) {
           out.push({ source, host, code: 'other-virtual-host', reason: `its host ${host} is not the virtual host this request selects (${input.selectedHost ?? 'none'}); there is no fall-through between hosts` });

@@ -95,6 +95,11 @@ export interface Target {
    * TLS and redirects are on, or the Ingress forces them.
    */
   readonly httpsRedirect?: true;
+  /**
+   * Largest request body in bytes (proxy-body-size); 0: no limit. Absent:
+   * the proxy's --max-body-size applies.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 export interface Cluster {
@@ -123,6 +128,44 @@ export interface Cluster {
   readonly retry?: RetryPolicy;
   /** Timeouts towards the endpoints; absent (or a field absent): the defaults (DEFAULT_UPSTREAM_TIMEOUTS in model/upstream-defaults.ts, ingress-nginx's). */
   readonly timeouts?: UpstreamTimeouts;
+  /**
+   * Passive outlier detection; absent: the default (DEFAULT_OUTLIER_POLICY in
+   * model/upstream-defaults.ts: on, 5 consecutive gateway errors, 30 s, 10 %).
+   * See docs/load-balancing.md, "Outlier detection".
+   */
+  readonly outlier?: OutlierPolicy;
+  /** Slow start for endpoints that join the cluster; absent: none (Envoy's default). */
+  readonly slowStart?: SlowStartPolicy;
+  /** Active HTTP health checks of every endpoint; absent: none. See docs/load-balancing.md, "Active health checks". */
+  readonly healthCheck?: HealthCheckPolicy;
+}
+
+/** Ejecting endpoints that fail several times in a row (lb/outlier.ts). */
+export interface OutlierPolicy {
+  /** Consecutive gateway errors (connect failures, resets, timeouts, 502, 503, 504) that eject; 0: outlier detection off. */
+  readonly consecutiveErrors: number;
+  /** The first ejection's length; the n-th lasts base × 2^(n−1), at most max(300 s, base). */
+  readonly baseEjectionMs: number;
+  /** Largest share of the cluster's endpoints ejected at once, in percent (one endpoint always may be). */
+  readonly maxEjectionPercent: number;
+}
+
+/** A new endpoint's share ramps up over `windowMs` (lb/slow-start.ts). */
+export interface SlowStartPolicy {
+  readonly windowMs: number;
+}
+
+/** An HTTP/1.1 GET of `path` on every endpoint, every `intervalMs`; 2xx and 3xx pass. */
+export interface HealthCheckPolicy {
+  /** Origin-form path (and query) to request. */
+  readonly path: string;
+  readonly intervalMs: number;
+  /** A check without a complete response head after this long fails. */
+  readonly timeoutMs: number;
+  /** Consecutive passes that make an unhealthy endpoint healthy again. */
+  readonly healthyThreshold: number;
+  /** Consecutive failures that make a healthy endpoint unhealthy. */
+  readonly unhealthyThreshold: number;
 }
 
 /**

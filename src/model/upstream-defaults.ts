@@ -4,7 +4,7 @@
 // translate/ so that both planes read the same values: translation omits a
 // policy equal to these, and the data path falls back to them.
 
-import type { Cluster, RetryCondition, RetryPolicy, UpstreamTimeouts } from './model.ts';
+import type { Cluster, HealthCheckPolicy, OutlierPolicy, RetryCondition, RetryPolicy, UpstreamTimeouts } from './model.ts';
 
 /** Every retry condition in the order the model lists them (translation sorts `on` this way). */
 export const RETRY_CONDITIONS: readonly RetryCondition[] = Object.freeze([
@@ -58,3 +58,33 @@ export function timeoutsOf(cluster: Pick<Cluster, 'timeouts'>): Required<Upstrea
     sendIdleMs: t.sendIdleMs ?? DEFAULT_UPSTREAM_TIMEOUTS.sendIdleMs,
   };
 }
+
+/**
+ * Outlier detection is on unless an Ingress turns it off (Envoy enables it
+ * only when configured; ingress-nginx has no passive ejection by default):
+ * 5 consecutive gateway errors eject an endpoint for 30 s (doubling with each
+ * ejection), never more than 10 % of a cluster's endpoints (at least one).
+ */
+export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = Object.freeze({
+  consecutiveErrors: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionPercent: 10,
+});
+
+/** The outlier policy a cluster gets: its own, else the default. */
+export function outlierPolicyOf(cluster: Pick<Cluster, 'outlier'>): OutlierPolicy {
+  return cluster.outlier ?? DEFAULT_OUTLIER_POLICY;
+}
+
+/**
+ * Active health check settings an Ingress that names only a path gets:
+ * Contour's defaults for Envoy (interval 5 s, timeout 2 s, 2 passes to
+ * become healthy, 3 failures to become unhealthy).
+ */
+export const DEFAULT_HEALTH_CHECK: Omit<HealthCheckPolicy, 'path'> = Object.freeze({
+  intervalMs: 5_000,
+  timeoutMs: 2_000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+});
+

@@ -7,6 +7,7 @@
 
 import { formatKey, keyOf } from '../k8s/keys.ts';
 import type { Ingress } from '../k8s/objects.ts';
+import { parseByteSize } from '../shared/byte-size.ts';
 import type { StatusRecorder } from './status.ts';
 
 const NGINX = 'nginx.ingress.kubernetes.io/';
@@ -40,12 +41,26 @@ export const ANNOTATION = Object.freeze({
   sessionCookieMaxAge: names('session-cookie-max-age'),
   sessionCookieExpires: names('session-cookie-expires'),
   sessionCookieChangeOnFailure: names('session-cookie-change-on-failure'),
+  /** nginx's client_max_body_size syntax: "8m", "512k", "0" (no limit). */
+  proxyBodySize: names('proxy-body-size'),
   proxyConnectTimeout: names('proxy-connect-timeout'),
   proxyReadTimeout: names('proxy-read-timeout'),
   proxySendTimeout: names('proxy-send-timeout'),
   proxyNextUpstream: names('proxy-next-upstream'),
   proxyNextUpstreamTries: names('proxy-next-upstream-tries'),
   proxyNextUpstreamTimeout: names('proxy-next-upstream-timeout'),
+  /** Martello only (docs/load-balancing.md, "Outlier detection"): a count, or "off". */
+  outlierConsecutiveErrors: [OURS + 'outlier-consecutive-errors'],
+  outlierBaseEjection: [OURS + 'outlier-base-ejection'],
+  outlierMaxEjectionPercent: [OURS + 'outlier-max-ejection-percent'],
+  /** Martello only: a duration ("30s"); absent: no slow start. */
+  slowStartWindow: [OURS + 'slow-start-window'],
+  /** Martello only: active HTTP health checks (docs/load-balancing.md, "Active health checks"). */
+  healthCheckPath: [OURS + 'health-check-path'],
+  healthCheckInterval: [OURS + 'health-check-interval'],
+  healthCheckTimeout: [OURS + 'health-check-timeout'],
+  healthCheckHealthyThreshold: [OURS + 'health-check-healthy-threshold'],
+  healthCheckUnhealthyThreshold: [OURS + 'health-check-unhealthy-threshold'],
 });
 
 export function annotationField(name: string): string {
@@ -87,6 +102,18 @@ export function readEnum<T extends string>(ing: Ingress, keys: readonly string[]
       `expected one of ${allowed.join(', ')}, got "${clip(found.value)}"; the annotation is ignored`);
   }
   return hit;
+}
+
+/** A size in nginx's syntax (bytes, k, m or g; "0": no limit), or undefined when absent or invalid (reported). */
+export function readByteSize(ing: Ingress, keys: readonly string[], rec: StatusRecorder): number | undefined {
+  const found = readAnnotation(ing, keys);
+  if (found === undefined) return undefined;
+  const bytes = parseByteSize(found.value);
+  if (bytes === undefined) {
+    rec.report('error', 'annotation-invalid', formatKey(keyOf(ing)), annotationField(found.name),
+      `expected a size such as 512k, 8m, 1g or 0 (no limit), got "${clip(found.value)}"; the annotation is ignored`);
+  }
+  return bytes;
 }
 
 /** Annotation values are user text: keep what is echoed short and printable. */

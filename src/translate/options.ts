@@ -18,7 +18,16 @@ export interface TranslateOptions {
   readonly defaultCertificate?: string;
   /** Balancing policy of clusters whose Ingress sets none (--load-balance); absent: round-robin. */
   readonly loadBalancing?: LoadBalancingPolicy;
+  /**
+   * Who may add rules to a host: 'namespace' (default) gives each host to the
+   * namespace of its oldest Ingress and refuses rules and TLS entries for it
+   * from other namespaces; 'merge' merges rules from every namespace, as
+   * ingress-nginx does (--allow-cross-namespace-hosts). Absent: 'namespace'.
+   */
+  readonly hostSharing?: HostSharing;
 }
+
+export type HostSharing = 'namespace' | 'merge';
 
 export const DEFAULT_CONTROLLER_CLASS = 'martello.dev/ingress-controller';
 export const DEFAULT_INGRESS_CLASS = 'martello';

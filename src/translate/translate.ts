@@ -9,6 +9,7 @@ import type { Diagnostic } from '../shared/diagnostic.ts';
 import type { TranslateOptions } from './options.ts';
 import { resolveClusters } from './passes/backends.ts';
 import type { ClusterRefs } from './passes/cluster-refs.ts';
+import { findHostOwners } from './passes/host-owners.ts';
 import { selectOwnedIngresses } from './passes/ingress-class.ts';
 import { buildVirtualHosts } from './passes/ingress-rules.ts';
 import { readIngressSettings, type IngressSettings } from './passes/ingress-settings.ts';
@@ -38,7 +39,8 @@ export function translate(snap: ResourceSnapshot, opts: TranslateOptions, ctx: T
   const rec = new StatusRecorder();
   const refs: ClusterRefs = new Map();
   const owned = selectOwnedIngresses(snap, opts, rec); // 1. which Ingresses are ours
-  const tls = buildTls(owned, snap, { now: ctx.now, previous: ctx.previous }, rec, opts.defaultCertificate); // 2. TLS hosts and certificates
+  const owners = findHostOwners(owned, opts); // 1b. which namespace owns each host
+  const tls = buildTls(owned, snap, { now: ctx.now, previous: ctx.previous }, rec, opts.defaultCertificate, owners); // 2. TLS hosts and certificates
   const secrets = tls.secretRefs;
   const settings = new Map<Ingress, IngressSettings>();
   const settingsOf = (ing: Ingress): IngressSettings => {
@@ -56,7 +58,7 @@ export function translate(snap: ResourceSnapshot, opts: TranslateOptions, ctx: T
     const dot = host.indexOf('.');
     return dot > 0 && tlsNames.has(`*${host.slice(dot)}`);
   };
-  const rules = buildVirtualHosts(owned, refs, rec, { settings: settingsOf, hasTls }); // 3. hosts, paths, default backends
+  const rules = buildVirtualHosts(owned, refs, rec, { settings: settingsOf, hasTls, owners }); // 3. hosts, paths, default backends
   const clusters = resolveClusters(refs, snap, opts, rec); // 4. Services → endpoints
   const model: RoutingModel = deepFreeze({
     virtualHosts: rules.virtualHosts,

@@ -161,3 +161,66 @@ describe('martello serve: WebSockets', () => {
     await assert.rejects(open(`ws://127.0.0.1:${martello.httpPort}/`, 'nowhere.test'), /Unexpected server response: 404/);
   });
 });
+
+describe('martello serve: WebSockets at shutdown', { timeout: 90_000 }, () => {
+  let dir: string;
+  let backend: WsBackend;
+  let backendCloseCode: Promise<number>;
+  let martello: MartelloProcess;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'martello-ws-drain-'));
+    const server: Server = createServer();
+    const wss = new WebSocketServer({ server });
+    const closed = Promise.withResolvers<number>();
+    backendCloseCode = closed.promise;
+    wss.on('connection', (ws) => {
+      ws.on('message', (data) => ws.send(`drain:${String(data)}`));
+      ws.on('close', (code) => closed.resolve(code));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    backend = {
+      name: 'drain',
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+    };
+    await writeFile(join(dir, 'service.yaml'), serviceYaml({ name: 'chat', endpointPorts: [backend.port] }));
+    await writeFile(join(dir, 'ingress.yaml'), `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: ws, namespace: default }
+spec:
+  rules:
+    - host: ws.test
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: chat, port: { number: 80 } } } }] }
+`);
+    martello = await startMartello(dir, ['--drain-timeout', '3']);
+    await martello.waitFor((c) => c.generation >= 1 && c.routes.length === 1);
+  });
+
+  after(async () => {
+    await martello?.stop();
+    await backend?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a WebSocket still open at the drain deadline (--drain-timeout 3) gets a close frame 1001 "going away", and so does its backend', async () => {
+    const ws = await open(`ws://127.0.0.1:${martello.httpPort}/`, 'ws.test');
+    const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason), at: performance.now() }));
+    });
+    assert.equal(await roundTrip(ws, 'before'), 'drain:before');
+    const stopped = martello.stop();
+    const t0 = performance.now();
+    // Draining: the open tunnel is still served.
+    assert.equal(await roundTrip(ws, 'during'), 'drain:during');
+    const close = await closed;
+    assert.deepEqual({ code: close.code, reason: close.reason }, { code: 1001, reason: 'going away' });
+    assert.ok(close.at - t0 >= 2_500, `closed ${(close.at - t0).toFixed(0)} ms after SIGTERM, before the drain deadline`);
+    assert.equal(await backendCloseCode, 1001, 'the backend got a close frame too');
+    assert.equal(await stopped, 0);
+  });
+});

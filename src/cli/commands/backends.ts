@@ -25,7 +25,8 @@ data plane and is not part of this view.
 
 Options:
 ${SOURCE_HELP}  --output table|json              output format (default table)
-  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class
+  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class,
+  --allow-cross-namespace-hosts
                                    as for 'serve' (with --kubeconfig: as for 'controller')
 `;
 

@@ -18,6 +18,8 @@ Options:
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: yes)
+  --allow-cross-namespace-hosts    merge rules for one host from every namespace, as ingress-nginx does (default: a host
+                                   belongs to the namespace of its oldest Ingress; docs/kubernetes.md)
 `;
 
 export async function runCheck(args: string[], out: NodeJS.WritableStream): Promise<number> {

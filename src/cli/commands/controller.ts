@@ -18,6 +18,7 @@ import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptions
 import { AddressPublisher } from '../../controlplane/kube/address-publisher.ts';
 import { runServing } from '../serving.ts';
 import { OBSERVABILITY_FLAGS, OBSERVABILITY_HELP, observabilityFrom } from '../observability-flags.ts';
+import { LIMIT_FLAGS, LIMIT_HELP, limitsFrom } from '../limit-flags.ts';
 
 export const CONTROLLER_HELP = `Usage: martello controller [options]
 
@@ -39,12 +40,16 @@ Options:
   --listen-admin ADDR:PORT         admin listener (default 127.0.0.1:10254; use 0.0.0.0:10254 in a pod for probes)
   --workers N                      data-plane processes sharing the listeners (default: one per CPU;
                                    1 serves in the main process, without forking)
+  --worker-user UID[:GID]          run the data-plane workers as this user (numbers; the primary must be root):
+                                   they cannot read the primary's files, e.g. the ServiceAccount token
   --shutdown-grace-period SECONDS  after SIGTERM, keep serving (readyz 503) this long before draining, so that
                                    load balancers stop sending new connections first (default 0)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: no in this mode)
-${TLS_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
+  --allow-cross-namespace-hosts    merge rules for one host from every namespace, as ingress-nginx does (default: a host
+                                   belongs to the namespace of its oldest Ingress; docs/kubernetes.md)
+${TLS_HELP}${LIMIT_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
 
 The controller's own namespace (for its Lease) comes from POD_NAMESPACE, else
 the in-cluster namespace file, else the kubeconfig context.
@@ -60,7 +65,7 @@ const CONTROLLER_FLAGS = {
 } as const;
 
 export async function runController(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...TLS_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { ...CONTROLLER_FLAGS, ...LISTEN_FLAGS, ...TLS_FLAGS, ...LIMIT_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(CONTROLLER_HELP);
     return 0;
@@ -126,7 +131,7 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
         allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true,
       },
       listen,
-      proxyOptions: { ...proxyOptionsFrom(flags), observability: observabilityFrom(flags) },
+      proxyOptions: { ...proxyOptionsFrom(flags), ...limitsFrom(flags), observability: observabilityFrom(flags) },
       logger,
       watchHealth: () => source.health().reflectors,
       debugExtras: () => ({

@@ -39,7 +39,7 @@ Options:
   --admin URL                      ask a running instance's admin listener, e.g. http://127.0.0.1:10254
 ${SOURCE_HELP}  --output text|json               text for people (default), json as the admin listener's /debug/explain
   --json                           same as --output json
-  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class,
+  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class, --allow-cross-namespace-hosts,
   --default-ssl-certificate NS/NAME, --[no-]ssl-redirect, --https-redirect-port PORT,
   --[no-]hsts, --hsts-max-age SECONDS, --[no-]hsts-include-subdomains, --[no-]hsts-preload,
   --load-balance POLICY            as for 'serve' and 'controller' (without --admin)

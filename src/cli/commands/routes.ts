@@ -18,7 +18,8 @@ it, the Service cluster and its endpoints, in the order requests are matched.
 
 Options:
 ${SOURCE_HELP}  --output table|json              output format (default table)
-  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class
+  --controller-class NAME, --ingress-class NAME, --[no-]watch-ingress-without-class,
+  --allow-cross-namespace-hosts
                                    as for 'serve' (with --kubeconfig: as for 'controller')
   --default-ssl-certificate NS/NAME    as for 'serve'
 `;

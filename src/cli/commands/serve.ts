@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/log.ts';
 import { runServing } from '../serving.ts';
 import { HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, CLASS_FLAGS, listenFlagsFrom, logLevelFrom, parseFlags, requireManifests, translateOptionsFrom } from '../options.ts';
 import { OBSERVABILITY_FLAGS, OBSERVABILITY_HELP, observabilityFrom } from '../observability-flags.ts';
+import { LIMIT_FLAGS, LIMIT_HELP, limitsFrom } from '../limit-flags.ts';
 
 export const SERVE_HELP = `Usage: martello serve --manifests DIR [options]
 
@@ -22,17 +23,21 @@ Options:
   --listen-admin ADDR:PORT         admin listener: /healthz /readyz /metrics /debug/config (default 127.0.0.1:10254)
   --workers N                      data-plane processes sharing the listeners (default: one per CPU;
                                    1 serves in the main process, without forking)
+  --worker-user UID[:GID]          run the data-plane workers as this user (numbers; the primary must be root):
+                                   they cannot read the primary's files, e.g. the ServiceAccount token
   --shutdown-grace-period SECONDS  after SIGTERM, keep serving (readyz 503) this long before draining, so that
                                    load balancers stop sending new connections first (default 0)
   --controller-class NAME          IngressClass controller that is ours (default martello.dev/ingress-controller)
   --ingress-class NAME             class name for the legacy annotation (default martello)
   --[no-]watch-ingress-without-class   serve Ingresses without a class (default: yes in this mode)
-${TLS_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
+  --allow-cross-namespace-hosts    merge rules for one host from every namespace, as ingress-nginx does (default: a host
+                                   belongs to the namespace of its oldest Ingress; docs/kubernetes.md)
+${TLS_HELP}${LIMIT_HELP}${OBSERVABILITY_HELP}  --log-level debug|info|warn|error    (default info)
   -h, --help
 `;
 
 export async function runServe(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...TLS_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
+  const flags = parseFlags(args, { manifests: { type: 'string' }, ...LISTEN_FLAGS, ...TLS_FLAGS, ...LIMIT_FLAGS, ...OBSERVABILITY_FLAGS, ...CLASS_FLAGS, ...HELP_FLAG });
   if (flags.help === true) {
     out.write(SERVE_HELP);
     return 0;
@@ -46,7 +51,7 @@ export async function runServe(args: string[], out: NodeJS.WritableStream): Prom
     sources: [new DirectorySource({ root, logger: logger.child({ component: 'manifests' }) })],
     translateOptions: translateOptionsFrom(flags, { standalone: true }),
     listen,
-    proxyOptions: { ...proxyOptionsFrom(flags), observability: observabilityFrom(flags) },
+    proxyOptions: { ...proxyOptionsFrom(flags), ...limitsFrom(flags), observability: observabilityFrom(flags) },
     logger,
   });
 }

@@ -6,6 +6,7 @@
 
 import type { ModelUpdate } from '../../controlplane/reconcile-loop.ts';
 import { BalancerState } from '../../dataplane/runtime/balancer-state.ts';
+import { mergeSnapshots } from '../../observability/metrics/snapshot.ts';
 import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from '../../dataplane/proxy/options.ts';
 import { ProxyServer } from '../../dataplane/proxy/proxy-server.ts';
 import type { Logger, LogLevel } from '../../shared/log.ts';
@@ -47,7 +48,12 @@ export interface DataPlaneInit {
 }
 
 export function createDataPlane(init: DataPlaneInit): DataPlane {
-  return init.listen.workers === 1 ? new InProcessDataPlane(init) : new PooledDataPlane(init);
+  return forksWorkers(init.listen) ? new PooledDataPlane(init) : new InProcessDataPlane(init);
+}
+
+/** Traffic is served by worker processes: --workers N > 1, or --worker-user (a separate user needs a separate process). */
+export function forksWorkers(listen: ListenFlags): boolean {
+  return listen.workers > 1 || listen.workerUser !== undefined;
 }
 
 /** --workers 1: the proxy runs in this process, as it always has. */
@@ -87,7 +93,7 @@ class InProcessDataPlane implements DataPlane {
   snapshot(): Promise<DataPlaneSnapshot> {
     const s = this.#proxy.stats();
     return Promise.resolve({
-      totals: { ...s, metrics: s.metrics ?? {} },
+      totals: { ...s, metrics: mergeSnapshots([s.metrics, this.#balancers.snapshot()]) },
       workers: [{
         worker: 1, pid: process.pid, state: 'listening', generation: s.generation, ready: true, restarts: 0,
         requests: s.requests, activeConnections: s.activeConnections,
@@ -96,11 +102,12 @@ class InProcessDataPlane implements DataPlane {
   }
 
   close(): Promise<void> {
+    this.#balancers.close();
     return this.#proxy.close();
   }
 }
 
-/** --workers N > 1: N processes share the listeners; this one only coordinates. */
+/** --workers N > 1 (or --worker-user): N processes share the listeners; this one only coordinates. */
 class PooledDataPlane implements DataPlane {
   readonly #pool: WorkerPool;
   readonly #drainTimeoutMs: number;
@@ -115,6 +122,7 @@ class PooledDataPlane implements DataPlane {
       proxyOptions: init.proxyOptions,
       fallbackCertificate: { certPem: init.fallbackCertificate.certPem, keyPem: init.fallbackCertificate.keyPem },
       logger: init.logger.child({ component: 'workers' }),
+      ...(init.listen.workerUser === undefined ? {} : { workerUser: init.listen.workerUser }),
     });
   }
 

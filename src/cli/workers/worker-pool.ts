@@ -17,6 +17,7 @@ import type { Logger, LogLevel } from '../../shared/log.ts';
 import { type CounterTotals, retire, sumCounters, ZERO_TOTALS } from './counters.ts';
 import { type Address, type InitMessage, parseWorkerMessage, type PrimaryMessage, WORKER_SLOT_ENV, type WorkerMessage } from './protocol.ts';
 import { nextRestart } from './restart-backoff.ts';
+import { workerEnvironment, workerExecArgv, type WorkerUser } from './worker-env.ts';
 
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
@@ -30,6 +31,8 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
   /** How long a stats request waits for a worker's answer before its last report is used. */
   readonly statsTimeoutMs?: number;
+  /** Run the workers as this user and group (--worker-user); default: the primary's. */
+  readonly workerUser?: WorkerUser;
 }
 
 export type WorkerState = 'starting' | 'listening' | 'draining' | 'down';
@@ -229,18 +232,27 @@ export class WorkerPool {
       // No per-worker arguments: Node derives the TLS session-id context from
       // process.argv, and it must be the same in every worker for sessions to
       // resume across them. The slot travels in the environment (and in init).
+      // Privilege split (docs/security.md): the environment is an allow-list
+      // (no Kubernetes or cloud credentials), the Node options lose inspector
+      // ports and --env-file, and with --worker-user the worker runs as
+      // another user (libuv also drops the supplementary groups).
+      const user = this.#opts.workerUser;
       child = fork(WORKER_ENTRY, [], {
         execPath: process.execPath,
-        env: { ...process.env, [WORKER_SLOT_ENV]: String(slot.index) },
-        // Not the primary's inspector port: every worker would try to bind it.
-        execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+        env: workerEnvironment(process.env, { [WORKER_SLOT_ENV]: String(slot.index) }),
+        execArgv: workerExecArgv(process.execArgv),
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'json',
+        ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
       });
     } catch (err) {
       slot.started = undefined;
-      if (!this.#starting) this.#scheduleRestart(slot, 0, err as Error);
-      return Promise.reject(err as Error);
+      const user = this.#opts.workerUser;
+      const failure = user !== undefined && (err as NodeJS.ErrnoException).code === 'EPERM'
+        ? new Error(`cannot start a worker as ${user.uid}:${user.gid} (--worker-user): the primary must run as root or with CAP_SETUID and CAP_SETGID (${(err as Error).message})`)
+        : err as Error;
+      if (!this.#starting) this.#scheduleRestart(slot, 0, failure);
+      return Promise.reject(failure);
     }
     slot.child = child;
     slot.state = 'starting';

@@ -52,7 +52,7 @@ export class WorkerRuntime {
   #statsWithProcess(proxy: ProxyServer): ProxyStats {
     const stats = proxy.stats();
     this.#processMetrics ??= new ProcessMetrics(`worker-${this.#init?.worker ?? 0}`);
-    return { ...stats, metrics: mergeSnapshots([stats.metrics, this.#processMetrics.snapshot()]) };
+    return { ...stats, metrics: mergeSnapshots([stats.metrics, this.#processMetrics.snapshot(), this.#balancers.snapshot()]) };
   }
 
   get phase(): Phase {
@@ -90,6 +90,7 @@ export class WorkerRuntime {
     if (this.#phase === 'draining') return;
     this.#phase = 'draining';
     this.#logger.info('worker draining', { reason });
+    this.#balancers.close();
     try {
       await this.#proxy?.close();
     } catch (err) {

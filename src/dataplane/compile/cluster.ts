@@ -5,9 +5,13 @@
 // (lb/cluster-balancer.ts says what the data path calls).
 
 import { createHash } from 'node:crypto';
-import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
+import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTimeouts, UpstreamTls } from '../../model/model.ts';
 import { ClusterBalancer } from './lb/cluster-balancer.ts';
 import type { LoadRegistry } from './lb/endpoint-load.ts';
+import { type ActiveHealthRegistry, EndpointHealth, outlierConfigOf } from './lb/endpoint-health.ts';
+import type { EjectionReason, OutlierRegistry } from './lb/outlier.ts';
+import { DEFAULT_SLOW_START_CONFIG, type SlowStartRegistry } from './lb/slow-start.ts';
+import { outlierPolicyOf } from '../../model/upstream-defaults.ts';
 import type { TableCache } from './lb/table-cache.ts';
 import { endpointsForZone } from './lb/zone-hints.ts';
 
@@ -37,6 +41,30 @@ export interface CompiledCluster {
   readonly balancer: ClusterBalancer<UpstreamEndpoint>;
   /** Why this cluster cannot serve (model problem, or "cluster-not-found"); undefined when it has endpoints. */
   readonly problem: string | undefined;
+  /** The cluster's own timeouts (proxy-connect-timeout, ...), every field set: 0 where the Ingress set none (the proxy's option applies). */
+  readonly timeouts: ClusterTimeouts;
+}
+
+/**
+ * Per-cluster timeouts in milliseconds, resolved at compile time so that a
+ * request reads four numbers: 0 means "not set by the cluster", and the data
+ * path then uses the proxy's global option (ProxyOptions.connectTimeoutMs,
+ * responseHeaderTimeoutMs, upstreamBodyTimeoutMs; whose defaults are
+ * ingress-nginx's, as DEFAULT_UPSTREAM_TIMEOUTS). See docs/load-balancing.md, "Timeouts".
+ */
+export interface ClusterTimeouts {
+  readonly connectMs: number;
+  readonly responseHeaderMs: number;
+  readonly idleMs: number;
+  readonly sendIdleMs: number;
+}
+
+/** A cluster without timeouts of its own: the proxy's options apply. */
+export const PROXY_TIMEOUTS: ClusterTimeouts = Object.freeze({ connectMs: 0, responseHeaderMs: 0, idleMs: 0, sendIdleMs: 0 });
+
+export function clusterTimeouts(t: UpstreamTimeouts | undefined): ClusterTimeouts {
+  if (t === undefined) return PROXY_TIMEOUTS;
+  return Object.freeze({ connectMs: t.connectMs ?? 0, responseHeaderMs: t.responseHeaderMs ?? 0, idleMs: t.idleMs ?? 0, sendIdleMs: t.sendIdleMs ?? 0 });
 }
 
 export function endpointKey(e: EndpointAddress, protocol: UpstreamProtocol = 'http1', tls: UpstreamTls | null = null): string {
@@ -79,6 +107,26 @@ export interface BalancerEnvironment {
   readonly zone?: string;
   /** Hash tables reused across compiles; default: built per compile. */
   readonly tables?: TableCache;
+  /** Outlier detection state shared across compiles; absent: no outlier detection (Cluster.outlier is not applied). */
+  readonly outliers?: OutlierRegistry;
+  /** Join times for slow start, shared across compiles; absent: no slow start (Cluster.slowStart is not applied). */
+  readonly slowStarts?: SlowStartRegistry;
+  /** Active health check results (written by the runtime's checker); absent: Cluster.healthCheck is not applied. */
+  readonly activeHealth?: ActiveHealthRegistry;
+  /** Told of every ejection outlier detection makes (the runtime counts them). */
+  readonly onEjection?: (cluster: Cluster, endpoint: UpstreamEndpoint, reason: EjectionReason) => void;
+}
+
+/** Outlier detection and active health of one cluster's endpoints, from the shared registries; undefined when neither applies. */
+function healthOf(cluster: Cluster, endpoints: readonly UpstreamEndpoint[], env: BalancerEnvironment): EndpointHealth<UpstreamEndpoint> | undefined {
+  if (endpoints.length === 0) return undefined;
+  const config = env.outliers === undefined ? undefined : outlierConfigOf(outlierPolicyOf(cluster));
+  const detector = config === undefined ? undefined : env.outliers!.detector(cluster.id, endpoints, config);
+  // Active checks are HTTP/1.1 GETs (runtime/health-checker.ts): not for HTTP/2-only endpoints.
+  const checked = cluster.healthCheck !== undefined && (cluster.protocol === 'http1' || cluster.protocol === 'https');
+  const active = !checked || env.activeHealth === undefined ? undefined : env.activeHealth.cluster(cluster.id, endpoints.map((e) => e.key));
+  if (detector === undefined && active === undefined) return undefined;
+  return new EndpointHealth(endpoints, detector, active);
 }
 
 export function compileCluster(cluster: Cluster, seed: number, env: BalancerEnvironment = {}): CompiledCluster {
@@ -92,18 +140,31 @@ export function compileCluster(cluster: Cluster, seed: number, env: BalancerEnvi
   const consistent = cluster.affinity !== undefined || cluster.loadBalancing?.kind === 'hash';
   const endpoints = consistent ? all : Object.freeze([...endpointsForZone(all, env.zone)]);
   const loads = env.loads;
+  const health = healthOf(cluster, endpoints, env);
+  const onEjection = env.onEjection;
+  const slowStart = cluster.slowStart;
+  const slowStarts = env.slowStarts;
   const balancer = new ClusterBalancer(endpoints, cluster.loadBalancing, cluster.affinity, {
     service: `${cluster.namespace}/${cluster.service}`,
     seed,
     ...(env.now === undefined ? {} : { now: env.now }),
     ...(env.tables === undefined ? {} : { tables: env.tables }),
     ...(loads === undefined ? {} : { loads: endpoints.map((e) => loads.get(e.key)) }),
+    ...(health === undefined ? {} : { health }),
+    ...(health === undefined || onEjection === undefined ? {} : { onEjection: (e: UpstreamEndpoint, reason: EjectionReason) => onEjection(cluster, e, reason) }),
+    ...(slowStart === undefined || slowStarts === undefined ? {} : {
+      slowStart: {
+        joinedAt: slowStarts.joinTimes(cluster.id, endpoints.map((e) => e.key), (env.now ?? Date.now)()),
+        config: { ...DEFAULT_SLOW_START_CONFIG, windowMs: slowStart.windowMs },
+      },
+    }),
   });
   return Object.freeze({
     id: cluster.id,
     source: cluster,
     balancer,
     problem: cluster.problem ?? (endpoints.length === 0 ? 'no-endpoints' : undefined),
+    timeouts: clusterTimeouts(cluster.timeouts),
   });
 }
 

@@ -24,24 +24,23 @@ import type { TLSSocket } from 'node:tls';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
 import { E, type ParseError, type RequestHandler, type RequestHead, RequestParser, type ResponseHead, SerializeError, lastChunk, serializeRequestHead, serializeResponseHead, CHUNK_END, chunkHeader, LAST_CHUNK } from '../http1/index.ts';
 import { isHttp2Endpoint } from '../proxy/h2-forwarder.ts';
-import type { ForwardDecision, RouteDecision } from '../proxy/route-request.ts';
+import type { RouteDecision } from '../proxy/route-request.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import { routeRequest } from '../proxy/route-request.ts';
 import { checkWebSocketUpgrade, SUPPORTED_VERSION_HEADERS } from '../proxy/websocket-upgrade.ts';
 import { ExchangeRecord } from '../../observability/exchange-record.ts';
 import { beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
+import { peerAddressOf } from '../proxy/peer-address.ts';
 import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
-import { type AttemptFailure, shouldRetry } from '../compile/lb/retry.ts';
-import type { Selection } from '../compile/lb/sticky-sessions.ts';
-import { RequestPickContext } from '../proxy/request-pick-context.ts';
 import type { Expiring } from './deadline-sweep.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { continueBytes, localAnswerBytes } from './local-answer.ts';
 import { downstreamHeaders } from './response-head.ts';
 import { QUEUED, REFUSED } from './upstream-pool.ts';
-import type { UpstreamConnection, UpstreamUser } from './upstream-connection.ts';
+import { type MutableExchangeTimeouts, newExchangeTimeouts, resolveTimeouts, type UpstreamConnection, type UpstreamUser } from './upstream-connection.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
+import { type FailureKind, RetryState } from './retry-state.ts';
 
 const kClient = Symbol('martello.clientConnection');
 
@@ -161,21 +160,22 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   #endpoint: UpstreamEndpoint | null = null;
   /** Session affinity's Set-Cookie for this exchange's response. */
   #setCookie: string | null = null;
-  // Retries (issue 6): a request without a body whose attempt failed before
-  // any response byte can go to another endpoint, with the same head.
-  /** The request head as sent, kept for a retry; null: this exchange cannot be retried. */
-  #retryHead: Buffer | null = null;
-  #retryDecision: ForwardDecision | null = null;
-  #attempt = 1;
-  #tried: Set<UpstreamEndpoint> | null = null;
-  #firstAttemptAt = 0;
-  /** This exchange holds a slot of the retry budget. */
-  #retryBudgetHeld = false;
+  // Retries (docs/load-balancing.md): an attempt that failed (or answered a
+  // status of the retry policy) before any response byte reached the client
+  // can go to another endpoint, with the same head, if no body byte is lost.
+  readonly #attempts = new RetryState();
+  /** Some byte of the request body was handed to the upstream leg (or queued for it). */
+  #bodySent = false;
+  /** The forwarded request's body limit in bytes (0: none): decision.maxBodyBytes. */
+  #bodyLimit = 0;
+  /** This exchange's upstream deadlines: the cluster's, else the options' (UpstreamUser). */
+  readonly upstreamTimeouts: MutableExchangeTimeouts;
   /** TLS version of the connection ('' on plain TCP), read once. */
   readonly #tlsVersion: string;
 
   constructor(socket: Socket | TLSSocket, ctx: EngineContext) {
     this.#ctx = ctx;
+    this.upstreamTimeouts = newExchangeTimeouts(ctx.options);
     this.#parser = new RequestParser(this, { maxHeadBytes: ctx.options.maxHeaderSize, maxStartLineBytes: Math.min(8192, ctx.options.maxHeaderSize) });
     const s = socket as TaggedSocket;
     const tls = s as Partial<TLSSocket>;
@@ -186,7 +186,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       target: '',
       encrypted: tls.encrypted === true,
       servername: tls.servername,
-      remoteAddress: s.remoteAddress,
+      remoteAddress: peerAddressOf(s),
       localPort: s.localPort,
     };
     this.#tlsVersion = tls.encrypted === true ? (tls.getProtocol?.() ?? '') : '';
@@ -244,6 +244,15 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   ended(): void {
     // The client half-closed: finish the exchange in progress, then close.
     this.#closeAfter = true;
+    if (this.#busy && this.#req === REQ_FORWARD) {
+      // ...in the middle of its request body, which can now never be
+      // complete: holding the exchange (and its upstream connection) until
+      // the request deadline would serve nobody. The upstream request is
+      // aborted, never completed short, and the connection closed.
+      this.#abortLeg();
+      this.socket.destroy();
+      return;
+    }
     if (this.idle || (!this.#busy && !this.#parser.atMessageBoundary)) this.#end();
   }
 
@@ -444,7 +453,12 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#balancer = decision.balancer;
     this.#endpoint = endpoint;
     this.#setCookie = decision.setCookie ?? null;
+    this.#bodyLimit = decision.maxBodyBytes;
+    resolveTimeouts(this.upstreamTimeouts, decision.timeouts, options);
+    this.#bodySent = false;
+    const bodyMode = !hasBody ? 'none' : head.framing === 'chunked' ? 'chunked' : 'length';
     if (isHttp2Endpoint(endpoint)) {
+      this.#attempts.begin(decision, null, bodyMode, rec.upstreamStartedAt);
       this.#forwardH2(endpoint, decision.headers, decision.target, hasBody);
       return;
     }
@@ -457,13 +471,9 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       this.#failBeforeHead(502);
       return;
     }
-    const bodyMode = !hasBody ? 'none' : head.framing === 'chunked' ? 'chunked' : 'length';
-    // Only a request without a body can be sent again: its head is all there is.
-    this.#retryHead = hasBody ? null : headBytes;
-    this.#retryDecision = hasBody ? null : decision;
-    this.#attempt = 1;
-    this.#tried = null;
-    this.#firstAttemptAt = rec.upstreamStartedAt;
+    // The head is kept for a retry; a request with a body can be sent again
+    // only while none of its body has gone (RetryState.next).
+    this.#attempts.begin(decision, headBytes, bodyMode, rec.upstreamStartedAt);
     this.#sendHttp1(endpoint, headBytes, bodyMode);
   }
 
@@ -494,49 +504,42 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
    * endpoint if the cluster's retry policy, the process's retry budget and
    * the balancer allow (docs/load-balancing.md). True when a retry started.
    */
-  #retry(status: number, reason: UpstreamFailureReason): boolean {
-    const head = this.#retryHead;
-    const decision = this.#retryDecision;
+  #retry(kind: FailureKind, status: number): boolean {
+    const attempts = this.#attempts;
+    const decision = attempts.decision;
     const failed = this.#endpoint;
-    if (head === null || decision === null || failed === null || this.#gone || this.#ending) return false;
-    const ctx = this.#ctx;
-    const now = performance.now();
-    const failure: AttemptFailure = {
-      kind: reason,
-      status,
-      responseStarted: false,
-      requestBodySent: reason !== 'connect',
-      method: this.#method,
-      elapsedMs: now - this.#firstAttemptAt,
-    };
-    if (!shouldRetry(decision.retry, this.#attempt, failure)) return false;
-    if (!this.#retryBudgetHeld) {
-      if (!ctx.retryBudget.tryAcquire(ctx.observer.metrics.connectionsOpen.http1)) return false;
-      this.#retryBudgetHeld = true;
-    }
-    const tried = (this.#tried ??= new Set());
-    tried.add(failed);
+    if (decision === null || failed === null || this.#gone || this.#ending) return false;
     const rec = this.#rec;
-    const selection: Selection<UpstreamEndpoint> = { endpoint: undefined, setCookie: undefined };
-    const next = decision.balancer.select(new RequestPickContext(decision.headers, decision.client, decision.target, this.#facts.encrypted, tried), selection);
-    if (next === undefined || tried.has(next)) return false;
-    // The failed attempt ends for the balancer; the new one starts.
-    decision.balancer.onEnd(failed, now - rec.upstreamStartedAt, false);
-    decision.balancer.onStart(next);
+    const now = performance.now();
+    const next = attempts.next(this.#ctx, failed, kind, status, this.#method, this.#bodySent, this.#facts.encrypted, rec.upstreamStartedAt, now);
+    if (next === undefined) return false;
+    // The failed attempt is dropped (a held-back status: its connection is closed, never reused).
+    this.#abortLeg();
     this.#endpoint = next;
-    // A new sticky session for the new endpoint, when affinity moved it.
-    if (selection.setCookie !== undefined) this.#setCookie = selection.setCookie;
-    this.#attempt++;
-    ctx.observer.metrics.upstreamRetries++;
+    if (attempts.setCookie !== undefined) this.#setCookie = attempts.setCookie;
     rec.upstream = next.hostPort;
     rec.upstreamStartedAt = now;
-    this.#sendHttp1(next, head, 'none');
+    rec.upstreamHeadAt = 0;
+    const hasBody = attempts.bodyMode !== 'none';
+    if (isHttp2Endpoint(next)) this.#forwardH2(next, decision.headers, decision.target, hasBody);
+    else this.#sendHttp1(next, attempts.head!, attempts.bodyMode);
+    if (hasBody && this.#req === REQ_DONE) {
+      // The whole (empty so far) body was read already: end it on the new attempt too.
+      const leg = this.#leg;
+      if (leg !== null) leg.endBody();
+      else this.#pendingEnd = true;
+    }
     return true;
   }
 
   onBody(data: Buffer, start: number, end: number): void {
     if (this.#req !== REQ_FORWARD) return;
     this.#rec.bytesIn += end - start;
+    if (this.#bodyLimit > 0 && this.#rec.bytesIn > this.#bodyLimit) {
+      this.#bodyTooLarge();
+      return;
+    }
+    this.#bodySent = true;
     const slice = data.subarray(start, end);
     const leg = this.#leg;
     if (leg !== null) {
@@ -605,6 +608,8 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   upstreamHead(head: ResponseHead): void {
     const status = head.status;
+    // A status of the retry policy (http_502...) is held back while another endpoint may answer.
+    if (status >= 403 && this.#attempts.decision !== null && this.#retry('status', status)) return;
     this.#rec.upstreamHeadAt = performance.now();
     let length = -1;
     if (this.#method === 'HEAD' || status === 204 || status === 304) {
@@ -709,7 +714,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#ctx.counters.upstreamErrors++;
     const why = reason ?? (status === 504 ? 'timeout' : 'reset');
     this.#ctx.observer.metrics.upstreamFailed(why);
-    if (this.#res === RES_WAIT && this.#retry(status, why)) return;
+    if (this.#res === RES_WAIT && this.#retry(why, status)) return;
     if (this.#res === RES_WAIT) {
       this.#failBeforeHead(status);
       return;
@@ -723,7 +728,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   #forwardH2(endpoint: UpstreamEndpoint, headers: string[], target: string, hasBody: boolean): void {
     const ctx = this.#ctx;
     const pool = ctx.h2Pool(endpoint);
-    const exchange = new H2Exchange(this, ctx.sweep, ctx.options);
+    const exchange = new H2Exchange(this, ctx.sweep, this.upstreamTimeouts);
     this.#leg = exchange;
     exchange.start(pool, headers, this.#method, target, endpoint.protocol === 'h2' ? 'https' : 'http', hasBody);
     ctx.releaseH2(endpoint);
@@ -731,6 +736,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   /** The head of an HTTP/2 upstream's response (raw list, pseudo-headers first). */
   h2Head(status: number, raw: readonly string[], contentLength: number, endStream: boolean): void {
+    if (status >= 403 && this.#attempts.decision !== null && this.#retry('status', status)) return;
     this.#rec.upstreamHeadAt = performance.now();
     const bodiless = this.#method === 'HEAD' || status === 204 || status === 304;
     if (bodiless) this.#writeHead(status, raw, null, status === 204 ? -1 : contentLength, false, '');
@@ -794,12 +800,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   /** Hands the exchange to metrics, access log and tracing (once). */
   #observe(): void {
     this.#observing = false;
-    this.#retryHead = null;
-    this.#retryDecision = null;
-    if (this.#retryBudgetHeld) {
-      this.#retryBudgetHeld = false;
-      this.#ctx.retryBudget.release();
-    }
+    this.#attempts.end(this.#ctx);
     const rec = this.#rec;
     this.#ctx.observer.finish(rec);
     const balancer = this.#balancer;
@@ -809,6 +810,22 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
       this.#endpoint = null;
     }
     this.#setCookie = null;
+  }
+
+  /**
+   * A chunked request body went over the route's limit (a declared
+   * Content-Length over it was refused by routeRequest): 413 and close while
+   * no response byte has gone out, else the exchange is cut. Either way the
+   * upstream request is aborted, never completed with a short body.
+   */
+  #bodyTooLarge(): void {
+    this.#abortLeg();
+    if (this.#res === RES_WAIT) {
+      this.#failBeforeHead(413);
+      return;
+    }
+    this.#req = REQ_DONE;
+    this.socket.destroy();
   }
 
   #abortLeg(): void {

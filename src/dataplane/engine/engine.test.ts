@@ -385,7 +385,8 @@ describe('[martello] large bodies stream with bounded memory', () => {
       res.on('drain', pump);
       pump();
     });
-    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backend.port] } }, ENGINE);
+    // 64 MiB uploads: over the default --max-body-size (10 MiB), so no limit here.
+    p = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backend.port] } }, { ...ENGINE, maxBodySize: 0 });
   });
 
   after(async () => {
@@ -465,5 +466,47 @@ describe('[martello] large bodies stream with bounded memory', () => {
     assert.equal(received, TOTAL);
     assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
     s.destroy();
+  });
+});
+
+describe('[martello] a client that half-closes in the middle of its request body', () => {
+  test('the exchange ends at once: the upstream request is aborted and the client connection closed (not held to the request deadline)', async () => {
+    const { createServer } = await import('node:http');
+    const { connect } = await import('node:net');
+    let upstreamGone: () => void;
+    const aborted = new Promise<void>((resolve) => (upstreamGone = resolve));
+    let completed = 0;
+    const backend = createServer((req, res) => {
+      req.on('data', () => {});
+      req.on('end', () => {
+        completed++;
+        res.end('complete');
+      });
+      req.on('close', () => {
+        if (!req.complete) upstreamGone();
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const port = (backend.address() as { port: number }).port;
+    // A request deadline far beyond the test's: only the half-close can end this exchange in time.
+    const proxy = await startProxy({ hosts: [{ host: '*', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { ...ENGINE, requestTimeoutMs: 60_000 });
+    try {
+      const started = Date.now();
+      const socket = connect(proxy.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write('POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789');
+      // Let the head and the first bytes reach the backend, then FIN.
+      await new Promise((r) => setTimeout(r, 200));
+      socket.end();
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await Promise.race([Promise.all([closed, aborted]), new Promise((_, reject) => setTimeout(() => reject(new Error('still open after 5 s')), 5000))]);
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(completed, 0, 'the backend saw a complete (short) request');
+    } finally {
+      await proxy.close();
+      backend.closeAllConnections();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
   });
 });

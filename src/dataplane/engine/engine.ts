@@ -67,10 +67,8 @@ export class Http1Engine implements EngineContext {
     this.sweep = new DeadlineSweep(
       tickFor([o.connectTimeoutMs, o.responseHeaderTimeoutMs, o.upstreamBodyTimeoutMs, o.upstreamIdleTimeoutMs, o.keepAliveTimeoutMs, o.headersTimeoutMs, o.requestTimeoutMs]),
     );
+    // Connect, response-head and body deadlines are per exchange (the cluster's or the options', ExchangeTimeouts).
     const settings: PoolSettings = {
-      connectTimeoutMs: o.connectTimeoutMs,
-      responseHeaderTimeoutMs: o.responseHeaderTimeoutMs,
-      upstreamBodyTimeoutMs: o.upstreamBodyTimeoutMs,
       upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs,
       maxConnections: o.upstreamMaxConnections,
     };

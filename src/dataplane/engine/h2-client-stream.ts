@@ -32,7 +32,7 @@ import { sendGrpcErrorOnStream } from '../proxy/grpc-status.ts';
 import { isHttp2Endpoint } from '../proxy/h2-forwarder.ts';
 import { localBody } from '../proxy/local-response.ts';
 import { newRequestId } from '../proxy/request-id.ts';
-import { type RequestFacts, routeRequest } from '../proxy/route-request.ts';
+import { type ForwardDecision, type RequestFacts, routeRequest } from '../proxy/route-request.ts';
 import { ExchangeRecord } from '../../observability/exchange-record.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 import { beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
@@ -40,8 +40,9 @@ import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2Exchange, type H2ExchangeUser } from './h2-exchange.ts';
 import { h2ResponseHead, h2Trailers } from './h2-response-head.ts';
-import type { UpstreamConnection, UpstreamUser } from './upstream-connection.ts';
+import { type MutableExchangeTimeouts, newExchangeTimeouts, resolveTimeouts, type UpstreamConnection, type UpstreamUser } from './upstream-connection.ts';
 import { QUEUED, REFUSED } from './upstream-pool.ts';
+import { type BodyMode, type FailureKind, RetryState } from './retry-state.ts';
 
 const kExchange = Symbol('martello.h2ClientStream');
 type TaggedStream = ServerHttp2Stream & { [kExchange]?: H2ClientStream };
@@ -133,11 +134,22 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   #trailers: string[] | null = null;
   /** Body bytes still to come of a Content-Length response (-1: unknown length). */
   #remaining = -1;
+  /** Retries of a forwarded request (docs/load-balancing.md); null: answered locally. */
+  #attempts: RetryState | null = null;
+  /** Some byte of the request body was handed to the upstream leg (or queued for it). */
+  #bodySent = false;
+  /** The forwarded request's body limit in bytes (0: none): decision.maxBodyBytes. */
+  #bodyLimit = 0;
+  /** The session is TLS (for the balancer's pick context on a retry). */
+  #encrypted = false;
+  /** This exchange's upstream deadlines: the cluster's, else the options' (UpstreamUser). */
+  readonly upstreamTimeouts: MutableExchangeTimeouts;
 
   constructor(stream: ServerHttp2Stream, ctx: EngineContext) {
     super();
     this.stream = stream as TaggedStream;
     this.#ctx = ctx;
+    this.upstreamTimeouts = newExchangeTimeouts(ctx.options);
   }
 
   /**
@@ -173,17 +185,19 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     this.#setCookie = decision.setCookie ?? null;
     this.#grpc = decision.grpc;
     this.#hsts = decision.hsts;
+    this.#bodyLimit = decision.maxBodyBytes;
     this.#res = RES_WAIT;
     if (hasBody) {
       this.#req = REQ_FORWARD;
       stream.on('data', onData);
       stream.on('end', onEnd);
     }
+    resolveTimeouts(this.upstreamTimeouts, decision.timeouts, ctx.options);
+    this.#encrypted = facts.encrypted;
+    const attempts = (this.#attempts = new RetryState());
     if (isHttp2Endpoint(endpoint)) {
-      const exchange = new H2Exchange(this, ctx.sweep, ctx.options);
-      this.#leg = exchange;
-      exchange.start(ctx.h2Pool(endpoint), decision.headers, method, decision.target, endpoint.protocol === 'h2' ? 'https' : 'http', hasBody, decision.grpc);
-      ctx.releaseH2(endpoint);
+      attempts.begin(decision, null, hasBody ? 'chunked' : 'none', this.upstreamStartedAt);
+      this.#forwardH2(endpoint, decision, hasBody);
       return;
     }
     const upstreamHeaders = decision.headers;
@@ -205,6 +219,22 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
       return;
     }
     const bodyMode = !hasBody ? 'none' : framing === 'chunked' ? 'chunked' : 'length';
+    attempts.begin(decision, headBytes, bodyMode, this.upstreamStartedAt);
+    this.#sendHttp1(endpoint, headBytes, bodyMode);
+  }
+
+  #forwardH2(endpoint: UpstreamEndpoint, decision: ForwardDecision, hasBody: boolean): void {
+    const ctx = this.#ctx;
+    const exchange = new H2Exchange(this, ctx.sweep, this.upstreamTimeouts);
+    this.#leg = exchange;
+    exchange.start(ctx.h2Pool(endpoint), decision.headers, this.method, decision.target, endpoint.protocol === 'h2' ? 'https' : 'http', hasBody, decision.grpc);
+    ctx.releaseH2(endpoint);
+  }
+
+  /** Hands the request head to a connection of the endpoint's pool (or queues for one). */
+  #sendHttp1(endpoint: UpstreamEndpoint, headBytes: Buffer, bodyMode: BodyMode): void {
+    const ctx = this.#ctx;
+    const method = this.method;
     const pool = ctx.http1Pool(endpoint);
     const got = pool.acquire(this);
     ctx.releaseHttp1(endpoint);
@@ -216,12 +246,43 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
       this.#queuedIn = pool;
       this.#pendingHead = headBytes;
       this.#pendingMode = bodyMode;
-      this.#pendingBody = hasBody ? [] : null;
-      this.#pendingEnd = !hasBody;
+      this.#pendingBody = bodyMode !== 'none' ? [] : null;
+      this.#pendingEnd = bodyMode === 'none';
       return;
     }
     this.#leg = got;
     got.begin(this, method, headBytes, bodyMode);
+  }
+
+  /**
+   * A failed attempt (or a held-back status), before any response byte went
+   * to the client: another endpoint if the retry policy, the retry budget
+   * and the balancer allow (docs/load-balancing.md). True when a retry started.
+   */
+  #retry(kind: FailureKind, status: number): boolean {
+    const attempts = this.#attempts;
+    const failed = this.endpoint;
+    const decision = attempts?.decision ?? null;
+    if (attempts === null || decision === null || failed === null || this.stream.destroyed || this.stream.closed) return false;
+    const now = performance.now();
+    const next = attempts.next(this.#ctx, failed, kind, status, this.method, this.#bodySent, this.#encrypted, this.upstreamStartedAt, now);
+    if (next === undefined) return false;
+    this.#abortLeg();
+    this.endpoint = next;
+    if (attempts.setCookie !== undefined) this.#setCookie = attempts.setCookie;
+    this.upstream = next.hostPort;
+    this.upstreamStartedAt = now;
+    this.upstreamHeadAt = 0;
+    const hasBody = attempts.bodyMode !== 'none';
+    if (isHttp2Endpoint(next)) this.#forwardH2(next, decision, hasBody);
+    else this.#sendHttp1(next, attempts.head!, attempts.bodyMode);
+    if (hasBody && this.#req === REQ_DONE) {
+      // The whole (empty so far) body was read already: end it on the new attempt too.
+      const leg = this.#leg;
+      if (leg !== null) leg.endBody();
+      else this.#pendingEnd = true;
+    }
+    return true;
   }
 
   /** Handling threw (a bug, not a client error): answer 502 if nothing went out, else reset. */
@@ -243,6 +304,11 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   requestData(chunk: Buffer): void {
     if (this.#req !== REQ_FORWARD) return;
     this.bytesIn += chunk.length;
+    if (this.#bodyLimit > 0 && this.bytesIn > this.#bodyLimit) {
+      this.#bodyTooLarge();
+      return;
+    }
+    this.#bodySent = true;
     const leg = this.#leg;
     if (leg !== null) {
       if (!leg.writeBody(chunk)) this.#blockBody();
@@ -272,6 +338,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     this.#abortLeg();
     if (!this.#observed) {
       this.#observed = true;
+      this.#attempts?.end(this.#ctx);
       this.#ctx.observer.finish(this);
       const balancer = this.#balancer;
       if (balancer !== null && this.endpoint !== null) {
@@ -333,8 +400,10 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   batchEnd(): void {}
 
   upstreamHead(head: ResponseHead): void {
-    this.upstreamHeadAt = performance.now();
     const status = head.status;
+    // A status of the retry policy (http_502...) is held back while another endpoint may answer.
+    if (status >= 403 && this.#attempts !== null && this.#retry('status', status)) return;
+    this.upstreamHeadAt = performance.now();
     if (this.method === 'HEAD' || status === 204 || status === 304) {
       this.#respond(status, head.headers, head.names, status === 204 ? -1 : head.contentLength, END_STREAM);
     } else if (head.framing === 'content-length') {
@@ -392,8 +461,10 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     const leg = this.#leg;
     this.#leg = null;
     this.#ctx.counters.upstreamErrors++;
-    this.#ctx.observer.metrics.upstreamFailed(reason ?? (status === 504 ? 'timeout' : 'reset'));
+    const why = reason ?? (status === 504 ? 'timeout' : 'reset');
+    this.#ctx.observer.metrics.upstreamFailed(why);
     if (this.#res === RES_WAIT) {
+      if (this.#retry(why, status)) return;
       this.#failBeforeHead(status);
       return;
     }
@@ -406,6 +477,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   // H2ExchangeUser (HTTP/2 upstream) ---------------------------------------------------------
 
   h2Head(status: number, raw: readonly string[], contentLength: number, endStream: boolean): void {
+    if (status >= 403 && this.#attempts !== null && this.#retry('status', status)) return;
     this.upstreamHeadAt = performance.now();
     if (this.method === 'HEAD' || status === 204 || status === 304) {
       this.#respond(status, raw, null, status === 204 ? -1 : contentLength, END_STREAM);
@@ -493,6 +565,21 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     if (this.#bodyBlocked) return;
     this.#bodyBlocked = true;
     this.stream.pause();
+  }
+
+  /**
+   * The request body went over the route's limit (HTTP/2 bodies need no
+   * Content-Length): 413 while no response head has gone out, else the
+   * stream is reset. The upstream request is aborted, never completed short.
+   */
+  #bodyTooLarge(): void {
+    this.#abortLeg();
+    if (this.#res === RES_WAIT) {
+      this.#failBeforeHead(413);
+      return;
+    }
+    this.#req = REQ_DONE;
+    reset(this.stream, false);
   }
 
   #abortLeg(): void {

@@ -14,7 +14,6 @@
 import { constants as h2, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { H2_CONNECT_TIMEOUT, type H2SessionPool } from '../runtime/h2-session-pool.ts';
 import { buildH2RequestHeaders } from '../proxy/h2-headers.ts';
-import type { ProxyOptions } from '../proxy/options.ts';
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
 
 /** What the exchange reports to its client connection. */
@@ -25,6 +24,12 @@ export interface H2ExchangeUser {
   upstreamComplete(): void;
   upstreamFailed(status: number): void;
   upstreamDrain(): void;
+}
+
+/** The exchange's deadlines: the cluster's or the proxy's (ExchangeTimeouts; ProxyOptions fits too). */
+export interface H2ExchangeTimeouts {
+  readonly responseHeaderTimeoutMs: number;
+  readonly upstreamBodyTimeoutMs: number;
 }
 
 const kExchange = Symbol('martello.h2Exchange');
@@ -68,7 +73,7 @@ const DONE = 2;
 export class H2Exchange implements Expiring {
   readonly #user: H2ExchangeUser;
   readonly #sweep: DeadlineSweep;
-  readonly #options: ProxyOptions;
+  readonly #options: H2ExchangeTimeouts;
   #stream: TaggedStream | null = null;
   #phase = WAIT_HEAD;
   #paused = false;
@@ -79,7 +84,7 @@ export class H2Exchange implements Expiring {
   #retried = false;
   deadline = Infinity;
 
-  constructor(user: H2ExchangeUser, sweep: DeadlineSweep, options: ProxyOptions) {
+  constructor(user: H2ExchangeUser, sweep: DeadlineSweep, options: H2ExchangeTimeouts) {
     this.#user = user;
     this.#sweep = sweep;
     this.#options = options;

@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../shared/log.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2ClientStream } from './h2-client-stream.ts';
+import { peerAddressOf } from '../proxy/peer-address.ts';
 
 const kFacts = Symbol('martello.h2SessionFacts');
 
@@ -94,7 +95,7 @@ function factsOf(session: TaggedSession | undefined): SessionFacts {
     target: '',
     encrypted,
     servername: socket?.servername,
-    remoteAddress: socket?.remoteAddress,
+    remoteAddress: peerAddressOf(socket),
     localPort: socket?.localPort,
   };
   if (session !== undefined) session[kFacts] = facts;

@@ -15,13 +15,55 @@
 
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import type { ClusterTimeouts, UpstreamEndpoint } from '../compile/cluster.ts';
+import type { ProxyOptions } from '../proxy/options.ts';
 import { CHUNK_END, LAST_CHUNK, type ResponseHandler, type ResponseHead, ResponseParser, chunkHeader } from '../http1/index.ts';
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
+/**
+ * The deadlines of one exchange: the cluster's own (proxy-connect-timeout,
+ * proxy-read-timeout, proxy-send-timeout) where set, else the proxy's options.
+ */
+export interface ExchangeTimeouts {
+  /** Connecting (TCP, and TLS for https endpoints); exceeded → 504. */
+  readonly connectTimeoutMs: number;
+  /** From the end of the request to the complete response head; exceeded → 504. */
+  readonly responseHeaderTimeoutMs: number;
+  /** Longest pause between two reads of the response body; exceeded → cut. */
+  readonly upstreamBodyTimeoutMs: number;
+  /** Longest pause between two writes of the request body to the endpoint; exceeded → 504. */
+  readonly sendTimeoutMs: number;
+}
+
+/** ExchangeTimeouts a client connection fills in for each exchange (no allocation per request). */
+export interface MutableExchangeTimeouts {
+  connectTimeoutMs: number;
+  responseHeaderTimeoutMs: number;
+  upstreamBodyTimeoutMs: number;
+  sendTimeoutMs: number;
+}
+
+export function newExchangeTimeouts(options: ProxyOptions): MutableExchangeTimeouts {
+  return { connectTimeoutMs: options.connectTimeoutMs, responseHeaderTimeoutMs: options.responseHeaderTimeoutMs, upstreamBodyTimeoutMs: options.upstreamBodyTimeoutMs, sendTimeoutMs: options.responseHeaderTimeoutMs };
+}
+
+/**
+ * The deadlines of an exchange to a cluster: the cluster's own where its
+ * Ingress set them (compiled, 0 where not), else the proxy's options. With no
+ * option of its own, the send deadline is the response-head one.
+ */
+export function resolveTimeouts(out: MutableExchangeTimeouts, cluster: ClusterTimeouts, options: ProxyOptions): void {
+  out.connectTimeoutMs = cluster.connectMs || options.connectTimeoutMs;
+  out.responseHeaderTimeoutMs = cluster.responseHeaderMs || options.responseHeaderTimeoutMs;
+  out.upstreamBodyTimeoutMs = cluster.idleMs || options.upstreamBodyTimeoutMs;
+  out.sendTimeoutMs = cluster.sendIdleMs || options.responseHeaderTimeoutMs;
+}
+
 /** What an exchange gets told about its upstream; implemented by the client connection. */
 export interface UpstreamUser {
+  /** This exchange's deadlines, read when a connection is dialled for it and when it begins. */
+  readonly upstreamTimeouts: ExchangeTimeouts;
   /** A queued request got its connection: send the head (and what was held of the body) now. */
   upstreamReady(conn: UpstreamConnection): void;
   /** The final response head (1xx are dropped). */
@@ -44,10 +86,8 @@ export interface UpstreamUser {
   batchEnd(): void;
 }
 
+/** The pool's own deadline: how long an idle keep-alive connection is kept. */
 export interface ConnectionTimeouts {
-  readonly connectTimeoutMs: number;
-  readonly responseHeaderTimeoutMs: number;
-  readonly upstreamBodyTimeoutMs: number;
   readonly upstreamIdleTimeoutMs: number;
 }
 
@@ -112,10 +152,15 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
   #keepAlive = false;
   #completed = false;
   #paused = false;
+  /** The current exchange's deadlines (copied from its user in begin()). */
+  #headMs = 0;
+  #bodyMs = 0;
+  #sendMs = 0;
   /** Exchanges carried (for tests and reuse accounting). */
   exchanges = 0;
 
-  constructor(endpoint: UpstreamEndpoint, owner: ConnectionOwner) {
+  /** `connectTimeoutMs`: the deadline of the exchange this connection is dialled for. */
+  constructor(endpoint: UpstreamEndpoint, owner: ConnectionOwner, connectTimeoutMs: number) {
     this.#owner = owner;
     this.#parser = new ResponseParser(this);
     const socket = dial(endpoint) as TaggedSocket;
@@ -127,7 +172,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
     this.socket = socket;
-    this.deadline = owner.sweep.refresh() + owner.timeouts.connectTimeoutMs;
+    this.deadline = owner.sweep.refresh() + connectTimeoutMs;
     owner.sweep.add(this);
   }
 
@@ -147,6 +192,10 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
    */
   begin(user: UpstreamUser, method: string, head: Buffer, body: 'chunked' | 'length' | 'none'): void {
     this.#user = user;
+    const t = user.upstreamTimeouts;
+    this.#headMs = t.responseHeaderTimeoutMs;
+    this.#bodyMs = t.upstreamBodyTimeoutMs;
+    this.#sendMs = t.sendTimeoutMs;
     this.#chunked = body === 'chunked';
     this.#requestSent = body === 'none';
     this.#completed = false;
@@ -156,15 +205,20 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
     if (this.#state !== S_CONNECTING) {
       this.#state = S_BUSY;
       this.#wait = W_HEAD;
-      this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+      this.deadline = this.#owner.sweep.now + this.#waitMs();
     }
     this.socket.write(head);
+  }
+
+  /** Before the response head: the send deadline while the request is still going out, then the response-head deadline. */
+  #waitMs(): number {
+    return this.#requestSent ? this.#headMs : this.#sendMs;
   }
 
   /** A slice of the request body; false: wait for the user's upstreamDrain(). */
   writeBody(slice: Buffer): boolean {
     const socket = this.socket;
-    if (this.#wait === W_HEAD) this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+    if (this.#wait === W_HEAD && this.#state === S_BUSY) this.deadline = this.#owner.sweep.now + this.#sendMs;
     if (!this.#chunked) return socket.write(slice);
     socket.cork();
     socket.write(chunkHeader(slice.length));
@@ -178,6 +232,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
   endBody(): void {
     if (this.#chunked) this.socket.write(LAST_CHUNK);
     this.#requestSent = true;
+    if (this.#wait === W_HEAD && this.#state === S_BUSY) this.deadline = this.#owner.sweep.now + this.#headMs;
   }
 
   /** The client is not reading: stop reading the response. */
@@ -191,7 +246,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    if (this.#state === S_BUSY) this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+    if (this.#state === S_BUSY) this.deadline = this.#owner.sweep.now + (this.#wait === W_BODY ? this.#bodyMs : this.#waitMs());
     this.socket.resume();
   }
 
@@ -234,7 +289,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
     }
     this.#state = S_BUSY;
     this.#wait = W_HEAD;
-    this.deadline = this.#owner.sweep.now + this.#owner.timeouts.responseHeaderTimeoutMs;
+    this.deadline = this.#owner.sweep.now + this.#waitMs();
   }
 
   data(chunk: Buffer): void {
@@ -256,7 +311,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
       // 101 to a request that asked for no upgrade is an anomaly too.
       this.#fail(502);
     } else if (this.#wait === W_BODY && !this.#paused) {
-      this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+      this.deadline = this.#owner.sweep.now + this.#bodyMs;
     }
     user.batchEnd();
   }
@@ -308,7 +363,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
   onHead(head: ResponseHead): void {
     this.#wait = W_BODY;
     this.#keepAlive = head.keepAlive;
-    this.deadline = this.#owner.sweep.now + this.#owner.timeouts.upstreamBodyTimeoutMs;
+    this.deadline = this.#owner.sweep.now + this.#bodyMs;
     this.#user?.upstreamHead(head);
   }
 

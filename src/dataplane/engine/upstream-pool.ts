@@ -65,7 +65,7 @@ export class Http1Pool implements ClosablePool, ConnectionOwner {
       if (!conn.closedOrClosing) return conn;
       conn.destroy();
     }
-    if (this.#open < this.#max) return this.#dial();
+    if (this.#open < this.#max) return this.#dial(user);
     if (this.#queue.length >= MAX_QUEUED) return REFUSED;
     this.#queue.push(user);
     return QUEUED;
@@ -101,7 +101,7 @@ export class Http1Pool implements ClosablePool, ConnectionOwner {
     // A freed slot serves the next queued request on a new connection.
     if (this.#queue.length > 0 && this.#open < this.#max) {
       const next = this.#queue.shift()!;
-      next.upstreamReady(this.#dial());
+      next.upstreamReady(this.#dial(next));
       return;
     }
     this.#checkClosed();
@@ -116,10 +116,11 @@ export class Http1Pool implements ClosablePool, ConnectionOwner {
     return this.#closed.promise;
   }
 
-  #dial(): UpstreamConnection {
+  /** A new connection, with the connect deadline of the exchange it is dialled for. */
+  #dial(user: UpstreamUser): UpstreamConnection {
     this.#open++;
     this.dialled++;
-    return new UpstreamConnection(this.endpoint, this);
+    return new UpstreamConnection(this.endpoint, this, user.upstreamTimeouts.connectTimeoutMs);
   }
 
   #checkClosed(): void {

@@ -8,7 +8,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import type { ClusterTimeouts, UpstreamEndpoint } from '../compile/cluster.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -36,6 +36,8 @@ export interface ForwardRequest {
   readonly hsts: string | null;
   /** Session affinity's Set-Cookie value for the response, if any. */
   readonly setCookie?: string;
+  /** The cluster's own timeouts (0: the proxy's option); the undici forwarder honours the response-head and body ones. */
+  readonly timeouts?: ClusterTimeouts;
 }
 
 export interface Forwarder {

@@ -3,6 +3,8 @@
 
 import { type CanonicalPathOptions, DEFAULT_PATH_OPTIONS } from '../edge/canonical-path.ts';
 import type { CidrSet } from '../edge/cidr.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../edge/connection-limits.ts';
+import { DEFAULT_OVERLOAD_SETTINGS, type OverloadSignal } from '../edge/overload-policy.ts';
 import type { TraceSettings } from './trace-headers.ts';
 
 export interface ProxyOptions {
@@ -44,6 +46,22 @@ export interface ProxyOptions {
   readonly tlsHandshakeTimeoutMs: number;
   /** HTTP/2: concurrent streams a client may open per connection (security.md §2: 100, like Envoy and HAProxy). */
   readonly h2MaxConcurrentStreams: number;
+  /** HTTP/2: decoded header list of a request (names + values + 32 per field, RFC 9113 SETTINGS_MAX_HEADER_LIST_SIZE); larger → RST_STREAM ENHANCE_YOUR_CALM. */
+  readonly h2MaxHeaderListSize: number;
+  /** HTTP/2: header fields of a request, not counting the pseudo-header fields; more → RST_STREAM ENHANCE_YOUR_CALM. */
+  readonly h2MaxHeaderFields: number;
+  /** HTTP/2: flow-control window a client gets per stream (SETTINGS_INITIAL_WINDOW_SIZE). */
+  readonly h2StreamWindowSize: number;
+  /** HTTP/2: flow-control window a client gets per connection. */
+  readonly h2ConnectionWindowSize: number;
+  /** HTTP/2: invalid frames tolerated per session before GOAWAY (node:http2's maxSessionInvalidFrames). */
+  readonly h2MaxInvalidFrames: number;
+  /** HTTP/2: streams refused in a row (no room for them) before GOAWAY (node:http2's maxSessionRejectedStreams). */
+  readonly h2MaxRejectedStreams: number;
+  /** HTTP/2 rapid-reset guard: half of the last this-many streams reset prematurely → GOAWAY ENHANCE_YOUR_CALM (0: off; h2-session-guard.ts). */
+  readonly h2PrematureResetStreams: number;
+  /** HTTP/2 rapid-reset guard: a stream closed before its response head within this time is a premature reset. */
+  readonly h2PrematureResetLifetimeMs: number;
   /** Accept HTTP/2 with prior knowledge (h2c) on the plain listener. */
   readonly h2c: boolean;
   /** A WebSocket tunnel with no bytes moving for this long is closed (Envoy's stream idle default is 1 h too). */
@@ -66,6 +84,22 @@ export interface ProxyOptions {
   readonly trustedProxies?: CidrSet;
   /** Request header names with "_": 'reject' (400, when absent), 'drop' (ingress-nginx's default) or 'allow' (docs/security-tests.md). */
   readonly headersWithUnderscores?: 'reject' | 'drop' | 'allow';
+  /** Client connections open at once in this process; more are closed at accept (0: no cap). */
+  readonly maxConnections: number;
+  /** Client connections open at once from one client address (trusted proxies exempt); 0: no cap. */
+  readonly maxConnectionsPerIp: number;
+  /** Every connection starts with a PROXY protocol v1/v2 header from a load balancer (--proxy-protocol). */
+  readonly proxyProtocol: boolean;
+  /** Deadline for the PROXY protocol header. */
+  readonly proxyHeaderTimeoutMs: number;
+  /** Shed load (503) while the p99 event-loop delay is over this many ms; 0: not watched. */
+  readonly overloadEventLoopDelayMs: number;
+  /** Shed load (503) while the heap is over this percent of its limit; 0: not watched. */
+  readonly overloadHeapPercent: number;
+  /** Built by the ProxyServer from the two above (never passed in). */
+  readonly overload?: OverloadSignal;
+  /** Largest request body in bytes for routes without proxy-body-size (--max-body-size); 0: no limit. */
+  readonly maxBodySize: number;
 }
 
 export interface ObservabilityOptions {
@@ -105,6 +139,9 @@ export const HTTP1_ENGINES: readonly Http1EngineKind[] = ['node', 'martello'];
 /** ingress-nginx's default: hsts on, max-age one year, includeSubDomains, no preload. */
 export const DEFAULT_HSTS = 'max-age=31536000; includeSubDomains';
 
+/** security.md §7: 10 MiB (nginx and ingress-nginx: 1 MiB, a common cause of 413s on ordinary uploads). */
+export const DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024;
+
 export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   connectTimeoutMs: 5_000,
   responseHeaderTimeoutMs: 60_000,
@@ -122,10 +159,25 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   httpsRedirectPort: 443,
   tlsHandshakeTimeoutMs: 10_000,
   h2MaxConcurrentStreams: 100,
+  h2MaxHeaderListSize: 32 * 1024,
+  h2MaxHeaderFields: 100,
+  h2StreamWindowSize: 64 * 1024,
+  h2ConnectionWindowSize: 1024 * 1024,
+  h2MaxInvalidFrames: 100,
+  h2MaxRejectedStreams: 100,
+  h2PrematureResetStreams: 200,
+  h2PrematureResetLifetimeMs: 1_000,
   h2c: false,
   tunnelIdleTimeoutMs: 3_600_000,
   engine: 'martello',
   path: DEFAULT_PATH_OPTIONS,
   trustedProxyCidrs: '',
   observability: DEFAULT_OBSERVABILITY,
+  maxConnections: DEFAULT_CONNECTION_LIMITS.maxConnections,
+  maxConnectionsPerIp: DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+  proxyProtocol: false,
+  proxyHeaderTimeoutMs: 5_000,
+  overloadEventLoopDelayMs: DEFAULT_OVERLOAD_SETTINGS.eventLoopDelayMs,
+  overloadHeapPercent: DEFAULT_OVERLOAD_SETTINGS.heapPercent,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
 });

@@ -27,6 +27,10 @@ import { ProxyCounters, type ResponsesByClass } from './counters.ts';
 import { F } from '../../observability/metrics/catalog.ts';
 import { type MetricSnapshot, samplesOf } from '../../observability/metrics/snapshot.ts';
 import { parseCidrSet } from '../edge/cidr.ts';
+import { ConnectionLimits } from '../edge/connection-limits.ts';
+import { ConnectionGate, type GateOwner, type GateRejectReason } from './connection-gate.ts';
+import { adoptPeerAddress, peerAddressOf } from './peer-address.ts';
+import { OverloadMonitor } from '../runtime/overload.ts';
 import { createAccessLog } from '../runtime/access-log-output.ts';
 import { type ObserverSetup, setUpObserver } from '../runtime/observer-setup.ts';
 import { ExchangeObserver, beginExchange, endBalancing, noteDecision } from '../runtime/exchange-observer.ts';
@@ -42,6 +46,7 @@ import { DEFAULT_OBSERVABILITY, DEFAULT_PROXY_OPTIONS, type ProxyOptions } from 
 import { newRequestId } from './request-id.ts';
 import { type RequestFacts, routeRequest } from './route-request.ts';
 import { StalledReaderSweep } from './stalled-reader-sweep.ts';
+import { H2SessionGuard, type H2RefusalReason } from './h2-session-guard.ts';
 import { UndiciForwarder } from './undici-forwarder.ts';
 import { TunnelRegistry } from './upgrade-tunnel.ts';
 import { checkWebSocketUpgrade, SUPPORTED_VERSION_HEADERS } from './websocket-upgrade.ts';
@@ -95,7 +100,7 @@ function ignoreStreamError(): void {}
 /** Module-level 'error' listener for sockets and sessions we hand to a server (no closure per connection). */
 function ignoreSocketError(): void {}
 
-export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
+export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwner {
   readonly counters = new ProxyCounters();
   readonly observer: ExchangeObserver;
   /** The observer's outputs (log thread, span exporter) when this server built them. */
@@ -118,6 +123,12 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   /** HTTP/2 sessions over TLS (ALPN h2), fed by #tlsServer. */
   readonly #http2: Http2Server;
   #tlsServer: TlsServer | undefined;
+  /** The TLS listener's socket: the gate admits each connection, then #tlsServer handshakes it. */
+  #tlsFront: NetServer | undefined;
+  /** PROXY protocol and connection caps, in front of every listener. */
+  readonly #gate: ConnectionGate;
+  /** Sheds load (503) when the event loop stalls or the heap nears its limit. */
+  readonly #overload: OverloadMonitor;
   #contexts: SecureContexts | undefined;
   /** Which certificate the TLS listener's own context (no SNI) holds: its id and fingerprint, '' for the fallback. */
   #defaultContextKey = '';
@@ -129,6 +140,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   readonly #tunnels: TunnelRegistry;
   readonly #stalled: StalledReaderSweep;
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/2 header-phase deadline and premature-reset accounting, per session. */
+  readonly #h2Guard: H2SessionGuard;
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -136,17 +149,29 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.#logger = init.logger;
     const merged: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, ...init.options, observability: { ...DEFAULT_OBSERVABILITY, ...init.options?.observability } };
     const options: ProxyOptions = merged.trustedProxyCidrs === '' ? merged : { ...merged, trustedProxies: parseCidrSet(merged.trustedProxyCidrs) };
+    let tracing = options.tracing;
     if (init.observer === undefined) {
       const setup = setUpObserver(options.observability, { accessLog: createAccessLog });
       this.#observerSetup = setup;
       this.observer = setup.observer;
-      this.options = { ...options, tracing: setup.tracing };
+      tracing = setup.tracing;
     } else {
       this.observer = init.observer;
-      this.options = options;
     }
+    this.#overload = new OverloadMonitor({
+      settings: { eventLoopDelayMs: options.overloadEventLoopDelayMs, heapPercent: options.overloadHeapPercent },
+      metrics: this.observer.metrics,
+      logger: this.#logger,
+    });
+    this.options = { ...options, tracing, overload: this.#overload };
     this.holder = init.holder ?? new TableHolder(init.table ?? compile(EMPTY_MODEL, 0));
     this.#fallbackCertificate = init.fallbackCertificate;
+    const o = this.options;
+    this.#gate = new ConnectionGate(
+      new ConnectionLimits({ maxConnections: o.maxConnections, maxConnectionsPerAddress: o.maxConnectionsPerIp }, o.trustedProxies),
+      { proxyProtocol: o.proxyProtocol, proxyHeaderTimeoutMs: o.proxyHeaderTimeoutMs },
+      this,
+    );
     this.#ticketKeys = init.ticketKeys;
     this.#http1Forwarder = new UndiciForwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
     this.#http2Forwarder = new H2Forwarder(this, this.options, this.#logger, this.holder.current.endpointKeys);
@@ -175,15 +200,27 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     // This server never listens (the TLS listener hands it sockets), but its
     // header/request deadlines and idle tracking only start on 'listening'.
     this.#tlsHttp1.emit('listening');
+    // HTTP/2 limits (docs/edge.md, "HTTP/2 limits").
     this.#http2 = createH2Server({
       settings: {
         maxConcurrentStreams: this.options.h2MaxConcurrentStreams,
-        maxHeaderListSize: this.options.maxHeaderSize,
+        maxHeaderListSize: this.options.h2MaxHeaderListSize,
+        initialWindowSize: this.options.h2StreamWindowSize,
         enablePush: false,
       },
-      maxHeaderListPairs: 128,
+      // node:http2 counts the four request pseudo-header fields as pairs too.
+      maxHeaderListPairs: this.options.h2MaxHeaderFields + 4,
       maxSessionMemory: 10,
+      maxSessionInvalidFrames: this.options.h2MaxInvalidFrames,
+      maxSessionRejectedStreams: this.options.h2MaxRejectedStreams,
     });
+    this.#h2Guard = new H2SessionGuard({
+      headersTimeoutMs: this.options.headersTimeoutMs,
+      prematureResetStreams: this.options.h2PrematureResetStreams,
+      prematureResetLifetimeMs: this.options.h2PrematureResetLifetimeMs,
+    }, this);
+    // First: the guard learns of each delivered stream before it is served.
+    this.#http2.on('stream', this.#h2Guard.onStream);
     // HTTP/2 clients: the martello engine serves the core stream API itself
     // (engine/h2-stream-server.ts); the node engine keeps the compatibility API.
     if (this.#engine !== undefined) this.#http2.on('stream', new H2StreamServer(this.#engine, this.#logger).onStream);
@@ -303,18 +340,44 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
   listen(host: string, port: number, opts: ListenOptions = {}): Promise<ListenAddress> {
     if (this.#plainFront !== undefined) throw new Error('the plain listener is already started');
     if (!this.options.h2c && this.#engine !== undefined) {
-      const engineFront = createNetServer({ noDelay: true, allowHalfOpen: true }, this.#onEngineSocket);
+      const engineFront = createNetServer({ noDelay: true, allowHalfOpen: true }, this.#acceptEngine);
       engineFront.on('error', (err) => this.#logger.error('proxy server error', { err }));
       this.#plainFront = engineFront;
       return listenOn(engineFront, host, port, opts);
     }
-    if (!this.options.h2c) return listenOn(this.#server, host, port, opts);
-    const front = createNetServer({ pauseOnConnect: true, noDelay: true }, this.#onPlainSocket);
+    // node:http never listens itself: every connection passes the gate first.
     // As for the TLS HTTP/1.1 server: start the deadline tracking of a server that does not listen itself.
     this.#server.emit('listening');
+    const front = this.options.h2c
+      ? createNetServer({ pauseOnConnect: true, noDelay: true }, this.#acceptPlain)
+      : createNetServer({ noDelay: true }, this.#acceptNodeHttp);
     front.on('error', (err) => this.#logger.error('proxy server error', { err }));
     this.#plainFront = front;
     return listenOn(front, host, port, opts);
+  }
+
+  readonly #acceptEngine = (socket: Socket): void => this.#gate.accept(socket, this.#onEngineSocket);
+  readonly #acceptPlain = (socket: Socket): void => this.#gate.accept(socket, this.#onPlainSocket);
+  readonly #acceptNodeHttp = (socket: Socket): void => this.#gate.accept(socket, this.#onNodeHttpSocket);
+  readonly #acceptTls = (socket: Socket): void => this.#gate.accept(socket, this.#onTlsSocket);
+
+  readonly #onNodeHttpSocket = (socket: Socket): void => {
+    this.#server.emit('connection', socket);
+  };
+
+  /** Admitted on the TLS listener: the TLS server handshakes it (bytes read for the PROXY header are fed to it first). */
+  readonly #onTlsSocket = (socket: Socket): void => {
+    this.#tlsServer!.emit('connection', socket);
+  };
+
+  /** GateOwner: a connection closed before it was served. */
+  connectionRejected(reason: GateRejectReason): void {
+    this.observer.metrics.connectionRejected(reason);
+  }
+
+  /** Connections the gate holds admitted (tests). */
+  get admittedConnections(): number {
+    return this.#gate.limits.open;
   }
 
   /** The plain listener with the martello engine (no h2c): every connection is HTTP/1.1. */
@@ -374,7 +437,10 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     server.on('tlsClientError', this.#onTlsClientError);
     server.on('error', (err) => this.#logger.error('TLS listener error', { err }));
     this.#tlsServer = server;
-    return listenOn(server, host, port, opts);
+    const front = createNetServer({ noDelay: true }, this.#acceptTls);
+    front.on('error', (err) => this.#logger.error('TLS listener error', { err }));
+    this.#tlsFront = front;
+    return listenOn(front, host, port, opts);
   }
 
   /** Atomically serve `table` from the next request on; nothing reloads, no connection drops. */
@@ -408,8 +474,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     ];
     const engine = this.#engine;
     if (engine !== undefined) stopped.push(engine.drain());
-    const tls = this.#tlsServer;
-    if (tls !== undefined) stopped.push(new Promise<void>((resolve) => tls.close(() => resolve())));
+    const tlsFront = this.#tlsFront;
+    if (tlsFront !== undefined) stopped.push(new Promise<void>((resolve) => tlsFront.close(() => resolve())));
     for (const session of this.#sessions) session.close();
     const closeIdle = (): void => {
       plain.closeIdleConnections();
@@ -433,6 +499,8 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
       clearTimeout(deadline);
     }
     this.#stalled.stop();
+    this.#h2Guard.stop();
+    this.#overload.stop();
     // Upstream pools close once their in-flight requests finish; one whose
     // request never ends (a client that vanished without its upstream
     // request being aborted, a backend that never answers) must not hold the
@@ -477,6 +545,11 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     this.counters.upstreamErrors++;
     // The undici, HTTP/2-forwarder and tunnel paths do not tell connect failures apart.
     this.observer.metrics.upstreamFailed('reset');
+  }
+
+  /** H2GuardOwner: a session refused by the HTTP/2 guard (header deadline or premature resets). */
+  h2SessionRefused(reason: H2RefusalReason): void {
+    this.observer.metrics.h2SessionsRefused[reason]++;
   }
 
   // TLS -----------------------------------------------------------------------
@@ -540,6 +613,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
 
   readonly #onSecureConnection = (socket: TLSSocket): void => {
     socket.on('error', ignoreSocketError);
+    if (this.options.proxyProtocol) adoptPeerAddress(socket);
     this.observer.metrics.tlsHandshake(socket.getProtocol() ?? 'unknown', socket.isSessionReused());
     // Draining: an HTTP/1.1 connection is still served by the engine (with
     // Connection: close); HTTP/2 and the node:http path are cut as before.
@@ -563,6 +637,9 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
     session.on('error', ignoreSocketError);
     this.#sessions.add(session);
     session.once('close', () => this.#sessions.delete(session));
+    this.#h2Guard.add(session);
+    // The connection window (the stream window is a SETTINGS value).
+    if (this.options.h2ConnectionWindowSize > 65_535) session.setLocalWindowSize(this.options.h2ConnectionWindowSize);
     if (this.#closing) session.close();
   };
 
@@ -640,6 +717,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner {
         hasBody: http2 ? !(req as Http2ServerRequest).stream.endAfterHeaders : decision.hasBody,
         grpc: decision.grpc,
         hsts: decision.hsts,
+        timeouts: decision.timeouts,
         ...(decision.setCookie === undefined ? {} : { setCookie: decision.setCookie }),
       });
     } catch (err) {
@@ -695,7 +773,7 @@ function factsOf(req: DownstreamRequest, http2: boolean): RequestFacts {
     target: req.url ?? '',
     encrypted: socket.encrypted === true,
     servername: socket.servername,
-    remoteAddress: socket.remoteAddress,
+    remoteAddress: peerAddressOf(socket),
     localPort: socket.localPort,
   };
 }

@@ -35,6 +35,8 @@ export interface ScannedRequest {
   readonly clientRequestId: string | undefined;
   /** The request announces a body (Content-Length > 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
+  /** The Content-Length value; -1 when absent or not a plain decimal (chunked, HTTP/2 without it). */
+  readonly declaredLength: number;
   /** The request's traceparent; undefined when absent or sent more than once (then invalid). */
   readonly traceparent: string | undefined;
   /** Every tracestate value, in order (empty when none). */
@@ -71,6 +73,7 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
   let authority: string | undefined;
   let clientRequestId: string | undefined;
   let hasBody = false;
+  let declaredLength = -1;
   let grpc = false;
   let connectionValues: string[] | undefined;
   let cookies: string[] | undefined;
@@ -113,8 +116,9 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
         else if (lower === 'x-forwarded-port') forwarded.port ??= value;
       }
       continue;
-    } else if (lower === 'content-length' && value !== '0') {
-      hasBody = true;
+    } else if (lower === 'content-length') {
+      declaredLength = decimalOf(value);
+      if (value !== '0') hasBody = true;
     } else if (lower.length === 11 && lower === 'traceparent') {
       traceparents++;
       traceparent = value;
@@ -143,7 +147,20 @@ export function scanRequestHeaders(raw: readonly string[], http2 = false): Scann
     host = authority;
   }
   if (cookies !== undefined) headers.push('cookie', cookies.join('; '));
-  return { headers, host, duplicateHost: badHost, grpc, underscore, clientRequestId, hasBody, traceparent: traceparents === 1 ? traceparent : undefined, tracestate: tracestate ?? NO_VALUES, forwarded };
+  return { headers, host, duplicateHost: badHost, grpc, underscore, clientRequestId, hasBody, declaredLength, traceparent: traceparents === 1 ? traceparent : undefined, tracestate: tracestate ?? NO_VALUES, forwarded };
+}
+
+/** A Content-Length value as a number (up to 2^53), -1 when it is not 1-16 digits. */
+function decimalOf(value: string): number {
+  const n = value.length;
+  if (n === 0 || n > 16) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 export interface ForwardingInfo {

@@ -5,11 +5,12 @@
 // endpoint pick (503) and the upstream header list. The caller only writes
 // the answer in its own protocol. Nothing here does I/O.
 
-import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import type { ClusterTimeouts, UpstreamEndpoint } from '../compile/cluster.ts';
 import type { RouteTable } from '../compile/route-table.ts';
 import type { RouteRef } from '../../observability/exchange-record.ts';
 import { canonicalizeTarget, type CanonicalPathOptions, DEFAULT_PATH_OPTIONS, isPathRejection, matchPathOf } from '../edge/canonical-path.ts';
 import type { CidrSet } from '../edge/cidr.ts';
+import type { OverloadSignal } from '../edge/overload-policy.ts';
 import type { RetryPolicy } from '../../model/model.ts';
 import { retryPolicyOf } from '../../model/upstream-defaults.ts';
 import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
@@ -64,6 +65,10 @@ export interface RouteSettings {
    * `X-Forwarded-For` are the same variable to CGI-style backends.
    */
   readonly headersWithUnderscores?: UnderscoreHeaderAction;
+  /** The process's overload manager; while it sheds, requests get 503 and Connection: close. */
+  readonly overload?: OverloadSignal;
+  /** Largest request body in bytes for routes without their own limit (--max-body-size); 0 or absent: none. */
+  readonly maxBodySize?: number;
 }
 
 export type UnderscoreHeaderAction = 'reject' | 'drop' | 'allow';
@@ -119,6 +124,15 @@ export interface ForwardDecision {
   readonly setCookie: string | undefined;
   /** When and how often a failed attempt may go to another endpoint (the cluster's, else ingress-nginx's defaults). */
   readonly retry: RetryPolicy;
+  /** The cluster's own timeouts (0: the proxy's option applies), resolved at compile time. */
+  readonly timeouts: ClusterTimeouts;
+  /**
+   * Largest request body in bytes (the route's proxy-body-size, else
+   * --max-body-size); 0: no limit. A declared Content-Length over it was
+   * answered 413 here; a body without one is counted by the transport,
+   * which answers 413 (or cuts the exchange) when it goes over.
+   */
+  readonly maxBodyBytes: number;
   /**
    * The request target to send upstream (path and query). Always use this,
    * not the target as received: it is the form the route was matched on.
@@ -130,6 +144,7 @@ export type RouteDecision = LocalAnswer | ForwardDecision;
 
 const SLASH = 0x2f;
 const EMPTY = Buffer.alloc(0);
+const RETRY_AFTER: readonly string[] = Object.freeze(['retry-after', '1']);
 const ALLOW_HEADERS: readonly string[] = Object.freeze(['allow', ACCEPTED_METHODS.join(', ')]);
 const hostScratch: Authority = { host: '', port: undefined };
 
@@ -169,6 +184,12 @@ export function routeRequest(table: RouteTable, facts: RequestFacts, settings: R
   const clientId = scan.clientRequestId;
   const requestId = clientId !== undefined && isAcceptableRequestId(clientId) ? clientId : newRequestId();
   const grpc = scan.grpc;
+  const overload = settings.overload;
+  if (overload !== undefined && overload.shedding) {
+    // Before any routing work: the point is to spend as little as possible on it.
+    overload.noteShed();
+    return { kind: 'local', status: 503, requestId, headers: RETRY_AFTER, close: true, grpc, route: null, host: scan.host, path: '' };
+  }
   let url = facts.target;
   const underscores = settings.headersWithUnderscores ?? 'reject';
   if (scan.duplicateHost || (facts.http2 && scan.host === '') || (scan.underscore && underscores === 'reject')) {
@@ -216,6 +237,11 @@ export function routeRequest(table: RouteTable, facts: RequestFacts, settings: R
     return { kind: 'local', status: 308, requestId, headers: ['location', location], close: false, grpc: false, route: match.ref, host: scan.host, path };
   }
   const hsts = facts.encrypted && settings.hsts !== null && table.tls.hasTls(scan.host) ? settings.hsts : null;
+  const maxBodyBytes = match.target.maxBodyBytes ?? settings.maxBodySize ?? 0;
+  if (maxBodyBytes > 0 && scan.declaredLength > maxBodyBytes) {
+    // nginx's client_max_body_size: refused before any of the body is read or sent on.
+    return { kind: 'local', status: 413, requestId, headers: hsts === null ? undefined : ['strict-transport-security', hsts], close: true, grpc, route: match.ref, host: scan.host, path };
+  }
   const peer = facts.remoteAddress ?? '';
   // Behind trusted proxies (--trusted-proxies) the client is who they say it is; else the peer.
   const trustedSet = settings.trustedProxies;
@@ -246,5 +272,5 @@ export function routeRequest(table: RouteTable, facts: RequestFacts, settings: R
   });
   const tracing = settings.tracing;
   const trace = tracing === undefined || tracing === null ? null : traceUpstream(scan.headers, scan.traceparent, scan.tracestate, tracing);
-  return { kind: 'forward', requestId, endpoint, headers: scan.headers, hasBody: scan.hasBody, grpc, hsts, host: scan.host, target, path, route: match.ref, trace, client, balancer, setCookie, retry: retryPolicyOf(match.cluster.source) };
+  return { kind: 'forward', requestId, endpoint, headers: scan.headers, hasBody: scan.hasBody, grpc, hsts, host: scan.host, target, path, route: match.ref, trace, client, balancer, setCookie, retry: retryPolicyOf(match.cluster.source), timeouts: match.cluster.timeouts, maxBodyBytes };
 }

@@ -23,6 +23,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { TunnelHooks, TunnelRequest } from './upgrade-tunnel.ts';
 import { handshakeHeaders, isOriginForm, localResponseBytes, refusalHead, switchingProtocolsHead, upgradesToWebSocket } from './upgrade-wire.ts';
+import { clientCloseFrame, FrameTracker, serverCloseFrame } from './ws-frames.ts';
 
 /** How long a refused client may take to read its answer and close. */
 const LINGER_MS = 5_000;
@@ -112,6 +113,27 @@ function onRelayEnd(this: IncomingMessage): void {
 function onDeadline(tunnel: Tunnel): void {
   tunnel.timedOut();
 }
+// Frame boundaries of an open tunnel (next to the pipes, which move the bytes).
+function onUpstreamFrames(this: Duplex, chunk: Buffer): void {
+  tunnelOf(this)?.down?.scan(chunk, 0, false);
+}
+function onClientFrames(this: Duplex, chunk: Buffer): void {
+  tunnelOf(this)?.up?.scan(chunk, 0, false);
+}
+// Going away: each direction is relayed up to its next frame boundary only.
+function onUpstreamGoingAway(this: Duplex, chunk: Buffer): void {
+  tunnelOf(this)?.relayToBoundary(false, chunk);
+}
+function onClientGoingAway(this: Duplex, chunk: Buffer): void {
+  tunnelOf(this)?.relayToBoundary(true, chunk);
+}
+/** A side that ends while going away is ended in turn (the closing handshake's last step). */
+function onGoingAwayEnd(this: Duplex): void {
+  if (!this.writableEnded) this.end();
+}
+function onGraceOver(tunnel: Tunnel): void {
+  tunnel.destroy();
+}
 
 type Step = (tunnel: Tunnel, res?: IncomingMessage, rest?: Buffer) => void;
 const stepConnected: Step = (tunnel) => tunnel.connected();
@@ -160,6 +182,14 @@ export class Tunnel {
   #upstreamClosed = false;
   /** Reached 'open' (the registry counts it until it ends). */
   wasOpen = false;
+  /** Frame boundaries of an open tunnel: upstream → client, client → upstream. */
+  down: FrameTracker | null = null;
+  up: FrameTracker | null = null;
+  /** Close frames are on their way (drain deadline): nothing else is relayed. */
+  #goingAway = false;
+  /** Per direction (client→upstream, upstream→client): the close frame was written, or cannot be. */
+  #upDone = false;
+  #downDone = false;
 
   constructor(ctx: TunnelContext, request: TunnelRequest) {
     this.#ctx = ctx;
@@ -299,14 +329,87 @@ export class Tunnel {
     this.#ctx.hooks.countStatus(101);
     this.#ctx.established(this);
     client.write(head, 'latin1');
-    if (rest.length > 0) client.write(rest);
-    if (request.head.length > 0) upstream.write(request.head);
-    for (const chunk of early) upstream.write(chunk);
+    const down = (this.down = new FrameTracker());
+    const up = (this.up = new FrameTracker());
+    if (rest.length > 0) {
+      down.scan(rest, 0, false);
+      client.write(rest);
+    }
+    if (request.head.length > 0) {
+      up.scan(request.head, 0, false);
+      upstream.write(request.head);
+    }
+    for (const chunk of early) {
+      up.scan(chunk, 0, false);
+      upstream.write(chunk);
+    }
     setSocketTimeout(upstream, this.#ctx.idleTimeoutMs);
     // Backpressure both ways; a FIN on one side ends the other (half-close);
-    // errors reach our listeners, which cut both.
+    // errors reach our listeners, which cut both. The frame trackers see
+    // every chunk the pipes move, in the same 'data' event.
     upstream.pipe(client);
     client.pipe(upstream);
+    upstream.on('data', onUpstreamFrames);
+    client.on('data', onClientFrames);
+  }
+
+  /**
+   * The drain deadline: each side gets a close frame (1001 "going away") at
+   * the next frame boundary of what it is being sent (masked towards the
+   * upstream, for which Martello is the client), nothing after it is relayed,
+   * and both connections are cut after `graceMs` unless the closing
+   * handshake ended them before. A tunnel that is not open is cut at once.
+   */
+  goAway(graceMs: number): void {
+    const upstream = this.#upstream;
+    const client = this.#client;
+    if (this.#phase !== 'open' || upstream === null || this.#goingAway) {
+      if (!this.#goingAway) this.destroy();
+      return;
+    }
+    this.#goingAway = true;
+    upstream.unpipe(client);
+    client.unpipe(upstream);
+    upstream.off('data', onUpstreamFrames);
+    client.off('data', onClientFrames);
+    upstream.on('data', onUpstreamGoingAway);
+    client.on('data', onClientGoingAway);
+    upstream.on('end', onGoingAwayEnd);
+    client.on('end', onGoingAwayEnd);
+    this.#timer = setTimeout(onGraceOver, graceMs, this);
+    this.#closeAtBoundary(true);
+    this.#closeAtBoundary(false);
+    // unpipe() paused both: read on (what follows the boundary is dropped).
+    upstream.resume();
+    client.resume();
+  }
+
+  /** Going away: `chunk` arrived from the client (`fromClient`) or the upstream; relay it up to the first frame boundary. */
+  relayToBoundary(fromClient: boolean, chunk: Buffer): void {
+    if (fromClient ? this.#upDone : this.#downDone) return;
+    const tracker = fromClient ? this.up : this.down;
+    const dest = fromClient ? this.#upstream : this.#client;
+    if (tracker === null || dest === null) return;
+    const at = tracker.scan(chunk, 0, true);
+    if (at > 0 && !dest.writableEnded) dest.write(at === chunk.length ? chunk : chunk.subarray(0, at));
+    this.#closeAtBoundary(fromClient);
+  }
+
+  /** Writes the close frame of one direction if it is at a frame boundary (or gives up on one that cannot be followed). */
+  #closeAtBoundary(fromClient: boolean): void {
+    const tracker = fromClient ? this.up : this.down;
+    const dest = fromClient ? this.#upstream : this.#client;
+    if (tracker === null || dest === null) return;
+    if (tracker.lost || tracker.closeSeen) {
+      // Not a frame stream we can follow, or that side is closing already: relay nothing more.
+      if (fromClient) this.#upDone = true;
+      else this.#downDone = true;
+      return;
+    }
+    if (!tracker.atBoundary) return;
+    if (fromClient) this.#upDone = true;
+    else this.#downDone = true;
+    if (!dest.writableEnded && !dest.destroyed) dest.write(fromClient ? clientCloseFrame() : serverCloseFrame());
   }
 
   /** The upstream answered the handshake with a final non-101 response: relay it, then close. */
@@ -363,7 +466,9 @@ export class Tunnel {
     this.#clientClosed = true;
     if (this.#phase === 'open') {
       // FIN both ways means the upstream already ended and closes on its own.
-      if (!closedCleanly(this.#client)) this.#upstream?.destroy();
+      // Going away, the upstream gets its FIN after the close frame.
+      if (this.#goingAway) this.#upstream?.end();
+      else if (!closedCleanly(this.#client)) this.#upstream?.destroy();
     } else {
       if (this.#phase !== 'done') this.#phase = 'closing';
       clearTimeout(this.#timer);
@@ -379,7 +484,8 @@ export class Tunnel {
     if (phase === 'connecting' || phase === 'handshake') {
       this.#fail(502);
     } else if (phase === 'open') {
-      if (!closedCleanly(this.#upstream!)) this.#client.destroy();
+      if (this.#goingAway) this.#client.end();
+      else if (!closedCleanly(this.#upstream!)) this.#client.destroy();
     } else if (phase === 'answering' && this.#relay !== null && !this.#relay.complete) {
       // The refusal's body was cut: cut the client too, never fake an end.
       this.#client.destroy();

@@ -48,6 +48,10 @@ export class UndiciForwarder implements Forwarder {
     const { req, res, endpoint } = request;
     const handler = new ForwardHandler(res, request.requestId, this.#host, request.hsts, request.grpc, request.setCookie);
     const pool = this.#registry.acquire(endpoint);
+    // The cluster's proxy-read-timeout, when its Ingress set one; else the
+    // pool's (the options'). The connect deadline is the pool's: pools are
+    // per endpoint, and undici has no per-request connect timeout.
+    const t = request.timeouts;
     // dispatch() reports synchronous failures (closed pool, invalid header)
     // through handler.onResponseError, so it never throws here.
     pool.dispatch(
@@ -61,6 +65,8 @@ export class UndiciForwarder implements Forwarder {
         method: request.method,
         headers: request.headers,
         body: request.hasBody ? req : null,
+        headersTimeout: t === undefined || t.responseHeaderMs === 0 ? undefined : t.responseHeaderMs,
+        bodyTimeout: t === undefined || t.idleMs === 0 ? undefined : t.idleMs,
       },
       handler,
     );

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -180,8 +181,8 @@ function refusedWs(port: number, path = '/ws'): Promise<Refusal> {
 }
 
 /** A raw client connection that collects what it receives. */
-function rawClient(port: number): { socket: Socket; until(predicate: (data: Buffer) => boolean): Promise<Buffer>; closed: Promise<Buffer> } {
-  const socket = connect({ port, host: '127.0.0.1' });
+function rawClient(port: number, allowHalfOpen = false): { socket: Socket; until(predicate: (data: Buffer) => boolean): Promise<Buffer>; closed: Promise<Buffer> } {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen });
   let data = Buffer.alloc(0);
   let waiter: { predicate: (d: Buffer) => boolean; resolve: (d: Buffer) => void } | undefined;
   const closed = Promise.withResolvers<Buffer>();
@@ -424,13 +425,55 @@ describe('WebSocket tunnel', { timeout: 30_000 }, () => {
     await f.close();
   });
 
-  test('close() destroys the tunnels still open at the deadline', async () => {
-    const f = await startUpgradeFront(endpointAt(backend.port));
-    const { closed } = await openWs(f.port);
+  test('at the drain deadline, open tunnels get a close frame (1001) both ways and end with the closing handshake', async () => {
+    const f = await startUpgradeFront(endpointAt(backend.port), { closeGraceMs: 20_000 });
+    const upstreamClosed = new Promise<number>((resolve) => backend.wss.once('connection', (ws) => ws.once('close', (code) => resolve(code))));
+    const { ws, closed } = await openWs(f.port);
+    ws.send('before the deadline');
+    assert.equal((await nextMessage(ws)).data.toString(), 'before the deadline');
     const t0 = performance.now();
     await f.registry.close(300);
-    assert.ok(performance.now() - t0 >= 250, 'waited for the deadline');
-    assert.equal((await closed).code, 1006);
+    const took = performance.now() - t0;
+    assert.ok(took >= 250, 'waited for the deadline');
+    // Ended by the closing handshakes, not cut at the end of the grace.
+    assert.ok(took < 15_000, `took ${took} ms`);
+    assert.deepEqual(await closed, { code: 1001, reason: 'going away' });
+    assert.equal(await upstreamClosed, 1001, 'the backend got a close frame too');
+    assert.equal(f.registry.size, 0);
+    await f.close();
+  });
+
+  test('a frame half sent at the deadline is finished before the close frame; a peer that does not answer is cut after the grace', async () => {
+    const f = await startUpgradeFront(endpointAt(backend.port), { closeGraceMs: 600 });
+    const received = Promise.withResolvers<string>();
+    const upstreamClosed = Promise.withResolvers<number>();
+    backend.wss.once('connection', (ws) => {
+      ws.once('message', (data) => received.resolve(String(data)));
+      ws.once('close', (code) => upstreamClosed.resolve(code));
+    });
+    // Half-open: the FIN Martello sends once the backend has ended does not close this client.
+    const client = rawClient(f.port, true);
+    const ended = once(client.socket, 'end');
+    client.socket.write(handshakeRequest());
+    await client.until((d) => d.includes('\r\n\r\n'));
+    const text = 'x'.repeat(100);
+    const whole = clientTextFrame(text);
+    client.socket.write(whole.subarray(0, 40));
+    // The client-side reader of the raw socket sees the server's close frame first.
+    const t0 = performance.now();
+    const draining = f.registry.close(200);
+    const data = await client.until((d) => d.indexOf(Buffer.from([0x88])) > d.indexOf('\r\n\r\n'));
+    const close = data.subarray(data.indexOf('\r\n\r\n') + 4);
+    assert.deepEqual([...close.subarray(0, 4)], [0x88, 12, 0x03, 0xe9], 'unmasked close, code 1001');
+    // The rest of the frame still goes through, then Martello's masked close frame.
+    client.socket.write(whole.subarray(40));
+    assert.equal(await received.promise, text);
+    assert.equal(await upstreamClosed.promise, 1001);
+    // The raw client never answers the close (nor ends): cut at the end of the grace.
+    await ended;
+    await draining;
+    client.socket.destroy();
+    assert.ok(performance.now() - t0 >= 700, 'the grace was given');
     assert.equal(f.registry.size, 0);
     await f.close();
   });

@@ -10,8 +10,9 @@
 // Tunnels belong to endpoints, like upstream pools: after a routing-table
 // swap, retain() keeps the tunnels of endpoints still listed and cuts the
 // others. close() drains: new upgrades get 503, open tunnels may finish until
-// a deadline, then they are cut. Every phase has a deadline (connect,
-// response head, idle; R10).
+// a deadline, then each gets a WebSocket close frame (1001 "going away", at a
+// frame boundary: tunnel.ts, ws-frames.ts) and is cut after a short grace.
+// Every phase has a deadline (connect, response head, idle; R10).
 
 import type { Duplex } from 'node:stream';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
@@ -49,6 +50,8 @@ export interface TunnelOptions {
   readonly idleTimeoutMs: number;
   /** Largest upstream response head accepted; larger → 502. Default 16 KiB. */
   readonly maxResponseHeadBytes?: number;
+  /** After the drain deadline's close frames, how long the closing handshakes may take before both connections are cut. Default 1 s. */
+  readonly closeGraceMs?: number;
 }
 
 export interface TunnelHooks {
@@ -59,6 +62,7 @@ export interface TunnelHooks {
 }
 
 export const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 16 * 1024;
+export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -75,12 +79,14 @@ export class TunnelRegistry {
   #open = 0;
   #opened = 0;
   #wanted: ReadonlySet<string> | undefined;
+  readonly #closeGraceMs: number;
   #closing = false;
   #closed: Promise<void> | undefined;
   /** Resolved (and cleared) when the last live tunnel ends. */
   #drained: PromiseWithResolvers<void> | undefined;
 
   constructor(options: TunnelOptions, hooks: TunnelHooks) {
+    this.#closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.#ctx = {
       connectTimeoutMs: options.connectTimeoutMs,
       responseHeaderTimeoutMs: options.responseHeaderTimeoutMs,
@@ -150,8 +156,9 @@ export class TunnelRegistry {
 
   /**
    * Drain: refuse new tunnels (503), resolve once every tunnel has ended on
-   * its own, and destroy whatever is still open after `deadlineMs` (default
-   * 0: at once).
+   * its own. After `deadlineMs` (default 0: at once) open tunnels get a close
+   * frame (1001) both ways and are cut closeGraceMs later at the latest;
+   * handshakes and refusals still in progress are cut at once.
    */
   close(deadlineMs = 0): Promise<void> {
     this.#closed ??= this.#close(deadlineMs);
@@ -168,7 +175,7 @@ export class TunnelRegistry {
   async #close(deadlineMs: number): Promise<void> {
     this.#closing = true;
     if (this.#live === 0) return;
-    const deadline = setTimeout(() => this.#destroyAll(), deadlineMs);
+    const deadline = setTimeout(() => this.#goAwayAll(), deadlineMs);
     try {
       await this.idle();
     } finally {
@@ -176,9 +183,11 @@ export class TunnelRegistry {
     }
   }
 
-  #destroyAll(): void {
+  #goAwayAll(): void {
+    const grace = this.#closeGraceMs;
     for (const tunnels of this.#tunnels.values()) {
-      for (const tunnel of tunnels) tunnel.destroy();
+      // A tunnel cut at once leaves its set while it is iterated: a Set allows that.
+      for (const tunnel of tunnels) tunnel.goAway(grace);
     }
   }
 

@@ -8,6 +8,8 @@ import type { ExchangeRecord } from '../../observability/exchange-record.ts';
 import { shouldLog } from '../../observability/access-log/sampler.ts';
 import type { RequestMetrics } from '../../observability/metrics/request-metrics.ts';
 import type { RouteDecision } from '../proxy/route-request.ts';
+import { ATTEMPT_LOCAL_FAILURE, attemptOfStatus } from '../compile/lb/endpoint-health.ts';
+import type { AttemptResult } from '../compile/lb/outlier.ts';
 
 /** The access log as the observer sees it: a formatter and a non-blocking line sink. */
 export interface AccessLogOutput {
@@ -65,7 +67,20 @@ export function noteDecision(rec: ExchangeRecord, decision: RouteDecision): void
 
 /** The balancer feedback of a forwarded exchange: what onStart began, onEnd finishes (once). */
 export interface BalancerFeedback<E> {
-  onEnd(endpoint: E, latencyMs: number, ok: boolean): void;
+  onEnd(endpoint: E, latencyMs: number, ok: boolean, result?: AttemptResult | null): void;
+}
+
+/**
+ * What outlier detection hears of a finished exchange: the endpoint's status
+ * when its response head arrived; without one, a 502 or 504 Martello
+ * answered (reset, timeout, connect failure) is a gateway error; a 503
+ * Martello answered (the pool's queue was full) and an exchange the client
+ * cut before any response (status 0) are not the endpoint's doing (null).
+ */
+export function attemptOf(rec: ExchangeRecord): AttemptResult | null {
+  if (rec.upstreamHeadAt !== 0) return attemptOfStatus(rec.status);
+  const status = rec.status;
+  return status === 502 || status === 504 ? ATTEMPT_LOCAL_FAILURE : null;
 }
 
 /**
@@ -78,7 +93,7 @@ export function endBalancing<E>(balancer: BalancerFeedback<E>, endpoint: E, rec:
   const started = rec.upstreamStartedAt;
   const latency = started === 0 ? 0 : (rec.upstreamHeadAt !== 0 ? rec.upstreamHeadAt : rec.endedAt) - started;
   const status = rec.status;
-  balancer.onEnd(endpoint, latency, status !== 0 && status < 500);
+  balancer.onEnd(endpoint, latency, status !== 0 && status < 500, attemptOf(rec));
 }
 
 /** Fills in the start of an exchange: the clock and what the connection knows. */

@@ -62,6 +62,8 @@ export interface RequestMetricsOptions {
   readonly perHost: boolean;
 }
 
+const REJECT_REASONS = ['max_connections', 'max_connections_per_ip', 'proxy_protocol'] as const;
+
 export class RequestMetrics {
   readonly perHost: boolean;
   readonly #routes = new Map<string, RouteStats>();
@@ -74,6 +76,14 @@ export class RequestMetrics {
   tlsHandshakeErrors = 0;
   /** Attempts sent to another endpoint after a failure (retries). */
   upstreamRetries = 0;
+  /** Connections closed at accept, by reason (connection-gate.ts). */
+  readonly connectionsRejected = { max_connections: 0, max_connections_per_ip: 0, proxy_protocol: 0 };
+  /** 1 while this process sheds load (runtime/overload.ts). */
+  overloadActive = 0;
+  /** Requests answered 503 because of overload. */
+  overloadShed = 0;
+  /** HTTP/2 sessions closed by the session guard, by reason (proxy/h2-session-guard.ts). */
+  readonly h2SessionsRefused = { header_timeout: 0, premature_resets: 0 };
 
   constructor(options: RequestMetricsOptions = { perHost: false }) {
     this.perHost = options.perHost;
@@ -97,6 +107,10 @@ export class RequestMetrics {
 
   connectionClosed(protocol: ConnectionProtocol): void {
     this.connectionsOpen[protocol]--;
+  }
+
+  connectionRejected(reason: keyof RequestMetrics['connectionsRejected']): void {
+    this.connectionsRejected[reason]++;
   }
 
   upstreamFailed(reason: UpstreamFailureReason): void {
@@ -171,6 +185,13 @@ export class RequestMetrics {
       [F.tlsHandshakes.name]: samplesOf(F.tlsHandshakes, handshakes),
       [F.tlsHandshakeErrors.name]: samplesOf(F.tlsHandshakeErrors, [{ labels: [], value: this.tlsHandshakeErrors }]),
       [F.upstreamRetries.name]: samplesOf(F.upstreamRetries, [{ labels: [], value: this.upstreamRetries }]),
+      [F.connectionsRejected.name]: samplesOf(F.connectionsRejected, REJECT_REASONS.map((r) => ({ labels: [r], value: this.connectionsRejected[r] }))),
+      [F.overloadActive.name]: samplesOf(F.overloadActive, [{ labels: [], value: this.overloadActive }]),
+      [F.overloadShed.name]: samplesOf(F.overloadShed, [{ labels: [], value: this.overloadShed }]),
+      [F.h2SessionsRefused.name]: samplesOf(F.h2SessionsRefused, [
+        { labels: ['header_timeout'], value: this.h2SessionsRefused.header_timeout },
+        { labels: ['premature_resets'], value: this.h2SessionsRefused.premature_resets },
+      ]),
     };
   }
 }

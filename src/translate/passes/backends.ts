@@ -20,6 +20,14 @@ export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts:
     const resolved = resolveEndpoints(ref, snap, opts, rec);
     const protocol = ref.override?.protocol ?? protocolOfAppProtocol(resolved.appProtocol);
     const upstreamTls = ref.override?.upstreamTls ?? (protocol === 'https' || protocol === 'h2' ? DEFAULT_UPSTREAM_TLS : undefined);
+    // Active health checks are HTTP/1.1 GETs: endpoints that speak only HTTP/2 are not checked.
+    const http2Only = protocol === 'h2c' || protocol === 'h2';
+    if (ref.healthCheck !== undefined && http2Only && !('problem' in resolved)) {
+      for (const use of ref.usedBy) {
+        rec.report('warning', 'health-check-unsupported', use.object, use.field,
+          `active health checks are HTTP/1.1 requests and the backend is reached over ${protocol}; its endpoints are not checked`);
+      }
+    }
     const base = {
       id: ref.id,
       namespace: ref.namespace,
@@ -31,6 +39,9 @@ export function resolveClusters(refs: ClusterRefs, snap: ResourceSnapshot, opts:
       ...(ref.affinity === undefined ? {} : { affinity: ref.affinity }),
       ...(ref.retry === undefined ? {} : { retry: ref.retry }),
       ...(ref.timeouts === undefined ? {} : { timeouts: ref.timeouts }),
+      ...(ref.outlier === undefined ? {} : { outlier: ref.outlier }),
+      ...(ref.slowStart === undefined ? {} : { slowStart: ref.slowStart }),
+      ...(ref.healthCheck === undefined || http2Only ? {} : { healthCheck: ref.healthCheck }),
     };
     if ('problem' in resolved) {
       for (const use of ref.usedBy) rec.report(resolved.problem.severity, resolved.problem.code, use.object, use.field, resolved.problem.message);

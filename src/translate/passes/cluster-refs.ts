@@ -3,8 +3,9 @@
 // problems on every place that referenced it.
 
 import type { IngressBackend } from '../../k8s/objects.ts';
-import type { AffinityPolicy, LoadBalancingPolicy, RetryPolicy, Target, UpstreamTimeouts } from '../../model/model.ts';
+import type { AffinityPolicy, HealthCheckPolicy, LoadBalancingPolicy, OutlierPolicy, RetryPolicy, SlowStartPolicy, Target, UpstreamTimeouts } from '../../model/model.ts';
 import type { BalancingSettings } from './balancing-settings.ts';
+import type { HealthSettings } from './health-settings.ts';
 import type { BackendOverride } from './ingress-settings.ts';
 import type { UpstreamSettings } from './upstream-settings.ts';
 
@@ -22,6 +23,10 @@ export interface ClusterRef {
   /** Retries and timeouts of the referencing Ingress (part of the id too); undefined: the defaults. */
   readonly retry: RetryPolicy | undefined;
   readonly timeouts: UpstreamTimeouts | undefined;
+  /** Outlier detection, slow start and active health checks of the referencing Ingress (part of the id); undefined: the defaults. */
+  readonly outlier: OutlierPolicy | undefined;
+  readonly slowStart: SlowStartPolicy | undefined;
+  readonly healthCheck: HealthCheckPolicy | undefined;
   /** Every place that references this cluster: the Ingress ("Kind ns/name") and the field path of the backend. */
   readonly usedBy: Array<{ readonly object: string; readonly field: string }>;
 }
@@ -45,14 +50,14 @@ export function refBackend(
   ingress: string,
   object: string,
   field: string,
-  settings: { readonly backend: BackendOverride | undefined; readonly balancing: BalancingSettings; readonly upstream: UpstreamSettings },
+  settings: { readonly backend: BackendOverride | undefined; readonly balancing: BalancingSettings; readonly upstream: UpstreamSettings; readonly health?: HealthSettings; readonly maxBodyBytes?: number | undefined },
   httpsRedirect: boolean,
 ): Target | undefined {
   const svc = backend.service;
   if (svc === undefined) return undefined;
   const port = svc.port.number !== undefined ? String(svc.port.number) : (svc.port.name ?? '');
-  const { backend: override, balancing, upstream } = settings;
-  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '') + balancing.idSuffix + upstream.idSuffix;
+  const { backend: override, balancing, upstream, health } = settings;
+  const id = clusterId(namespace, svc.name, port) + (override?.idSuffix ?? '') + balancing.idSuffix + upstream.idSuffix + (health?.idSuffix ?? '');
   let ref = refs.get(id);
   if (ref === undefined) {
     ref = {
@@ -66,10 +71,16 @@ export function refBackend(
       affinity: balancing.affinity,
       retry: upstream.retry,
       timeouts: upstream.timeouts,
+      outlier: health?.outlier,
+      slowStart: health?.slowStart,
+      healthCheck: health?.healthCheck,
       usedBy: [],
     };
     refs.set(id, ref);
   }
   ref.usedBy.push({ object, field });
-  return httpsRedirect ? { cluster: id, ingress, httpsRedirect: true } : { cluster: id, ingress };
+  const target: { cluster: string; ingress: string; httpsRedirect?: true; maxBodyBytes?: number } = { cluster: id, ingress };
+  if (httpsRedirect) target.httpsRedirect = true;
+  if (settings.maxBodyBytes !== undefined) target.maxBodyBytes = settings.maxBodyBytes;
+  return target;
 }

@@ -1,6 +1,8 @@
 // Pass 2: Ingress rules and default backends become virtual hosts and routes.
-// Ingresses arrive oldest first, so the first claim on a host+path (or on a
-// host's fallback) wins and every later one is reported as the loser.
+// A host takes rules only from the namespace that owns it (host-owners.ts);
+// rules for it from other namespaces are refused and reported. Within that
+// namespace, Ingresses arrive oldest first, so the first claim on a host+path
+// (or on a host's fallback) wins and every later one is reported as the loser.
 
 import { formatKey, keyOf } from '../../k8s/keys.ts';
 import type { HTTPIngressPath, Ingress, IngressBackend } from '../../k8s/objects.ts';
@@ -8,6 +10,7 @@ import type { PathMatch, Route, Target, VirtualHost } from '../../model/model.ts
 import { compareRoutes, compareStrings } from '../order.ts';
 import type { StatusRecorder } from '../status.ts';
 import { refBackend, type ClusterRefs } from './cluster-refs.ts';
+import { ownershipHint, type HostOwners } from './host-owners.ts';
 import type { IngressSettings } from './ingress-settings.ts';
 
 /** What the rules pass needs from the earlier passes. */
@@ -15,6 +18,8 @@ export interface RulesContext {
   readonly settings: (ing: Ingress) => IngressSettings;
   /** Whether a rule host has TLS (an Ingress's tls section lists it or a wildcard covering it). */
   readonly hasTls: (host: string) => boolean;
+  /** Which namespace owns each host; absent: every namespace merges into every host. */
+  readonly owners?: HostOwners;
 }
 
 /** The virtual host that rules without a host go to: it matches any host. */
@@ -52,6 +57,13 @@ export function buildVirtualHosts(owned: readonly Ingress[], refs: ClusterRefs, 
     };
     ing.spec.rules.forEach((rule, ruleIndex) => {
       const host = rule.host ?? ANY_HOST;
+      const owner = ctx.owners?.refuses(host, ing.metadata.namespace);
+      if (owner !== undefined) {
+        const what = rule.host === undefined ? 'the any-host virtual host "*" (rules without a host)' : `host "${host}"`;
+        rec.report('warning', 'host-owned-by-other-namespace', object, rule.host === undefined ? `spec.rules[${ruleIndex}]` : `spec.rules[${ruleIndex}].host`,
+          `this rule is ignored: ${what} is not shared across namespaces; ${ownershipHint(owner)}`);
+        return;
+      }
       const hb = hostBuilder(hosts, host);
       const settings = ctx.settings(ing);
       const redirect = settings.forceSslRedirect || (settings.sslRedirect && rule.host !== undefined && ctx.hasTls(rule.host));

@@ -5,11 +5,12 @@
 import { formatKey, keyOf } from '../../k8s/keys.ts';
 import type { Ingress } from '../../k8s/objects.ts';
 import type { UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
-import { ANNOTATION, annotationField, clip, readAnnotation, readBoolean, readEnum } from '../annotations.ts';
+import { ANNOTATION, annotationField, clip, readAnnotation, readBoolean, readByteSize, readEnum } from '../annotations.ts';
 import type { TranslateOptions } from '../options.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
 import type { StatusRecorder } from '../status.ts';
 import { readBalancingSettings, ROUND_ROBIN, type BalancingSettings } from './balancing-settings.ts';
+import { readHealthSettings, type HealthSettings } from './health-settings.ts';
 import { readUpstreamSettings, type UpstreamSettings } from './upstream-settings.ts';
 
 /** How an Ingress wants its backends reached, overriding the Service port's appProtocol. */
@@ -30,6 +31,10 @@ export interface IngressSettings {
   readonly balancing: BalancingSettings;
   /** proxy-*-timeout and proxy-next-upstream* (see upstream-settings.ts). */
   readonly upstream: UpstreamSettings;
+  /** martello.dev/outlier-*, slow-start-window and health-check-* (see health-settings.ts). */
+  readonly health: HealthSettings;
+  /** proxy-body-size in bytes (0: no limit); undefined: --max-body-size applies. */
+  readonly maxBodyBytes: number | undefined;
 }
 
 const BACKEND_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPCS', 'H2C', 'H2', 'AUTO_HTTP'] as const;
@@ -54,6 +59,8 @@ export function readIngressSettings(ing: Ingress, snap: ResourceSnapshot, opts: 
     backend: readBackendOverride(ing, snap, rec, secretRefs),
     balancing: readBalancingSettings(ing, opts.loadBalancing ?? ROUND_ROBIN, rec),
     upstream: readUpstreamSettings(ing, rec),
+    health: readHealthSettings(ing, rec),
+    maxBodyBytes: readByteSize(ing, ANNOTATION.proxyBodySize, rec),
   };
 }
 

@@ -10,11 +10,15 @@
 //   is reported; if the previous model served a good certificate from that
 //   Secret, it stays in use (last known good), else the default one.
 // - Two Ingresses listing the same host: the older one's certificate wins.
+// - A host whose requests reach a virtual host owned by another namespace
+//   (host-owners.ts) is refused: a namespace serves certificates only for
+//   traffic it routes itself.
 
 import { formatKey, keyOf } from '../../k8s/keys.ts';
 import type { Ingress } from '../../k8s/objects.ts';
 import type { RoutingModel, TlsCertificate, TlsHost } from '../../model/model.ts';
 import { compareStrings } from '../order.ts';
+import { HostOwners, ownershipHint } from './host-owners.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
 import type { StatusRecorder } from '../status.ts';
 import { certificateCovers, type ParsedCertificate, validateTlsSecret } from '../tls/certificate.ts';
@@ -37,7 +41,14 @@ export interface TlsResult {
 
 const TLS_TYPE = 'kubernetes.io/tls';
 
-export function buildTls(owned: readonly Ingress[], snap: ResourceSnapshot, ctx: TlsContext, rec: StatusRecorder, defaultSecret?: string): TlsResult {
+export function buildTls(
+  owned: readonly Ingress[],
+  snap: ResourceSnapshot,
+  ctx: TlsContext,
+  rec: StatusRecorder,
+  defaultSecret?: string,
+  owners: HostOwners = new HostOwners(new Map()),
+): TlsResult {
   const hosts = new Map<string, TlsHost>();
   const certificates = new Map<string, TlsCertificate>();
   const secretRefs = new Set<string>();
@@ -61,7 +72,20 @@ export function buildTls(owned: readonly Ingress[], snap: ResourceSnapshot, ctx:
     const object = formatKey(keyOf(ing));
     ing.spec.tls.forEach((entry, i) => {
       const field = `spec.tls[${i}]`;
-      const listed = entry.hosts.length > 0 ? entry.hosts : ruleHosts(ing);
+      const explicit = entry.hosts.length > 0;
+      const all = explicit ? entry.hosts : ruleHosts(ing);
+      // Hosts owned by another namespace are dropped here; an implicit one (taken from a rule)
+      // is not reported again: the rule itself already is.
+      const listed = all.filter((raw, j) => {
+        const owner = owners.refusesTls(raw.toLowerCase(), ns);
+        if (owner === undefined) return true;
+        if (explicit) {
+          rec.report('warning', 'host-owned-by-other-namespace', object, `${field}.hosts[${j}]`,
+            `TLS host "${raw.toLowerCase()}" is not used: ${ownershipHint(owner)}, and only that namespace may serve a certificate for it`);
+        }
+        return false;
+      });
+      if (listed.length === 0 && all.length > 0) return;
       if (listed.length === 0) {
         rec.report('warning', 'tls-no-hosts', object, `${field}.hosts`,
           'this tls entry lists no hosts and the Ingress has no rule with a host; it has no effect');

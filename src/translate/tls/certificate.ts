@@ -23,7 +23,8 @@ export type CertificateVerdict =
   | { readonly ok: true; readonly certificate: ParsedCertificate }
   | { readonly ok: false; readonly code: string; readonly field: string; readonly reason: string };
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 const parsed = new WeakMap<Secret, CertificateVerdict>();
@@ -55,8 +56,8 @@ function parseTlsSecret(secret: Secret): CertificateVerdict {
   }
   const certPem = utf8.decode(crt);
   const keyPem = utf8.decode(key);
-  const blocks = certPem.match(PEM_CERT);
-  if (blocks === null) {
+  const blocks = pemCertificateBlocks(certPem);
+  if (blocks.length === 0) {
     return { ok: false, code: 'tls-certificate-invalid', field: 'data[tls.crt]', reason: 'no PEM "CERTIFICATE" block found' };
   }
   let leaf: X509Certificate;
@@ -88,6 +89,28 @@ function parseTlsSecret(secret: Secret): CertificateVerdict {
       leaf,
     },
   };
+}
+
+/**
+ * Every "BEGIN CERTIFICATE" ... "END CERTIFICATE" block, in order, each from a
+ * BEGIN to the first END after it. Linear in the input: the lazy regular
+ * expression this replaces rescanned the rest of the text from every BEGIN
+ * without an END, so a 1 MiB Secret of BEGIN lines stalled translation for
+ * seconds (found by translate.fuzz.test.ts).
+ */
+export function pemCertificateBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  let from = 0;
+  for (;;) {
+    const begin = text.indexOf(PEM_BEGIN, from);
+    if (begin === -1) break;
+    // At least one character between the markers, as before.
+    const end = text.indexOf(PEM_END, begin + PEM_BEGIN.length + 1);
+    if (end === -1) break; // no END after this BEGIN, so none after any later BEGIN either
+    from = end + PEM_END.length;
+    blocks.push(text.slice(begin, from));
+  }
+  return blocks;
 }
 
 function namesOf(leaf: X509Certificate): string[] {
