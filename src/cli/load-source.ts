@@ -13,13 +13,14 @@ import { silentLogger } from '../shared/log.ts';
 import type { TranslateOptions } from '../translate/options.ts';
 import { UsageError } from './listen-address.ts';
 import { loadDirectoryOnce } from './load-once.ts';
-import { translateOptionsFrom } from './options.ts';
+import { endpointSliceManagersFrom, translateOptionsFrom } from './options.ts';
 
 export const SOURCE_FLAGS = {
   manifests: { type: 'string' },
   kubeconfig: { type: 'string' },
   'watch-namespace': { type: 'string', multiple: true },
   'allow-loopback-endpoints': { type: 'boolean' },
+  'endpointslice-managers': { type: 'string' },
   timeout: { type: 'string', default: '30' },
 } as const;
 
@@ -28,6 +29,7 @@ export const SOURCE_HELP = `  --manifests DIR                  read a directory 
                                    an empty FILE (--kubeconfig=) means kubectl's: $KUBECONFIG or ~/.kube/config
   --watch-namespace NS             with --kubeconfig: only these namespaces (repeat or comma-separate)
   --allow-loopback-endpoints       with --kubeconfig: accept loopback/link-local endpoints, as 'controller' does with it
+  --endpointslice-managers LIST|any   with --kubeconfig: as 'controller' (default: the cluster's own controllers)
   --timeout SECONDS                with --kubeconfig: give up reading the API server after this long (default 30)
 `;
 
@@ -36,6 +38,7 @@ export interface SourceFlagValues {
   kubeconfig?: string;
   'watch-namespace'?: string[];
   'allow-loopback-endpoints'?: boolean;
+  'endpointslice-managers'?: string;
   timeout?: string;
 }
 
@@ -78,7 +81,8 @@ export async function loadObjects(flags: SourceFlagValues): Promise<LoadedObject
 /** Translate options for the loaded source: standalone defaults for manifests, controller defaults for a cluster. */
 export function sourceTranslateOptions(flags: SourceFlagValues & Parameters<typeof translateOptionsFrom>[0], loaded: LoadedObjects): TranslateOptions {
   const base = translateOptionsFrom(flags, { standalone: loaded.standalone });
-  return loaded.standalone ? base : { ...base, allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true };
+  if (loaded.standalone) return base;
+  return { ...base, allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true, endpointSliceManagers: endpointSliceManagersFrom(flags['endpointslice-managers']) };
 }
 
 async function loadFromCluster(flags: SourceFlagValues): Promise<LoadedObjects> {

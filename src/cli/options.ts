@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ProxyOptions } from '../dataplane/proxy/options.ts';
 import type { LoadBalancingPolicy } from '../model/model.ts';
-import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, type TranslateOptions } from '../translate/options.ts';
+import { DEFAULT_CONTROLLER_CLASS, DEFAULT_INGRESS_CLASS, KUBERNETES_ENDPOINTSLICE_MANAGERS, type TranslateOptions } from '../translate/options.ts';
 import { LOAD_BALANCE_VALUES, policyOfLoadBalance } from '../translate/passes/balancing-settings.ts';
 import { parseListenAddress, UsageError, type ListenAddress } from './listen-address.ts';
 import { parseCidrSet } from '../dataplane/edge/cidr.ts';
@@ -234,4 +234,19 @@ export function logLevelFrom(value: string | undefined): 'debug' | 'info' | 'war
   const v = value ?? 'info';
   if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
   throw new UsageError(`--log-level: expected debug, info, warn or error, got "${v}"`);
+}
+
+/**
+ * --endpointslice-managers: a comma-separated list of managed-by values, or
+ * "any" (every slice is used). Absent: the cluster's own controllers.
+ */
+export function endpointSliceManagersFrom(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return KUBERNETES_ENDPOINTSLICE_MANAGERS;
+  if (value === 'any') return undefined;
+  const list = value.split(',').map((v) => v.trim());
+  for (const v of list) {
+    // A label value: at most 63 characters, alphanumerics with -_. inside.
+    if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(v)) throw new UsageError(`--endpointslice-managers: "${v}" is not a label value (or use "any")`);
+  }
+  return list;
 }

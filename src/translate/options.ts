@@ -25,7 +25,17 @@ export interface TranslateOptions {
    * ingress-nginx does (--allow-cross-namespace-hosts). Absent: 'namespace'.
    */
   readonly hostSharing?: HostSharing;
+  /**
+   * EndpointSlices are used only when their endpointslice.kubernetes.io/managed-by
+   * label names one of these (Kubernetes mode: the cluster's own controllers,
+   * so a tenant who may write EndpointSlices cannot point a Service at other
+   * namespaces' Pods: CVE-2021-25740). Absent: every slice (manifests mode).
+   */
+  readonly endpointSliceManagers?: readonly string[];
 }
+
+/** The cluster's EndpointSlice controller and the mirroring controller (slices for Services without selectors, from Endpoints). */
+export const KUBERNETES_ENDPOINTSLICE_MANAGERS: readonly string[] = Object.freeze(['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io']);
 
 export type HostSharing = 'namespace' | 'merge';
 

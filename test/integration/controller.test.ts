@@ -24,7 +24,7 @@ const ingress = (name: string, host: string, service: string, className = 'marte
 const service = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
 const slice = (svc: string, port: number): Obj => ({
   apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-  metadata: { name: `${svc}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+  metadata: { name: `${svc}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
   addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }], ports: [{ name: '', port, protocol: 'TCP' }],
 });
 

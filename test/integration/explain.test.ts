@@ -43,7 +43,7 @@ spec: { ports: [{ port: 80, targetPort: 8080 }] }
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
+metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io } }
 addressType: IPv4
 endpoints:
   - { addresses: ["127.0.0.1"], conditions: { ready: true } }
@@ -126,7 +126,7 @@ describe('against the test API server (--kubeconfig)', () => {
     api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
     api.create({
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
       addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }], ports: [{ name: '', port: 9000, protocol: 'TCP' }],
     });
     for (const [name, cls, host] of [['web', 'martello', 'web.test'], ['theirs', 'nginx', 'theirs.test']] as const) {

@@ -111,7 +111,7 @@ describe('worker processes hold no Kubernetes credentials', () => {
     api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
     api.create({
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
       addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }], ports: [{ name: '', port: web.port, protocol: 'TCP' }],
     });
     api.create(tlsSecretObject({ namespace: 'default', name: 'secure-cert', certPem: leaf.chainPem, keyPem: leaf.keyPem }) as unknown as Record<string, unknown>);

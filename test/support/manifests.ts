@@ -19,7 +19,7 @@ kind: EndpointSlice
 metadata:
   name: ${spec.name}-${i}
   namespace: ${ns}
-  labels: { kubernetes.io/service-name: ${spec.name} }
+  labels: { kubernetes.io/service-name: ${spec.name}, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io }
 addressType: IPv4
 endpoints:
   - addresses: ["127.0.0.1"]

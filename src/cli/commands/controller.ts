@@ -14,7 +14,7 @@ import type { ReconcileLoop, ReconcileState } from '../../controlplane/reconcile
 import type { Ingress } from '../../k8s/objects.ts';
 import { createLogger } from '../../shared/log.ts';
 import { UsageError } from '../listen-address.ts';
-import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, listenFlagsFrom, logLevelFrom, parseFlags, translateOptionsFrom } from '../options.ts';
+import { CLASS_FLAGS, HELP_FLAG, LISTEN_FLAGS, TLS_FLAGS, TLS_HELP, proxyOptionsFrom, listenFlagsFrom, logLevelFrom, parseFlags, translateOptionsFrom , endpointSliceManagersFrom } from '../options.ts';
 import { AddressPublisher } from '../../controlplane/kube/address-publisher.ts';
 import { runServing } from '../serving.ts';
 import { OBSERVABILITY_FLAGS, OBSERVABILITY_HELP, observabilityFrom } from '../observability-flags.ts';
@@ -34,6 +34,9 @@ Options:
   --publish-status-address ADDRS   publish these IPs/hostnames (comma-separated) instead
   --watch-namespace NS             watch only these namespaces (repeat or comma-separate; default: all)
   --allow-loopback-endpoints       accept endpoints in loopback/link-local ranges (single-machine tests)
+  --endpointslice-managers LIST|any   use only EndpointSlices whose endpointslice.kubernetes.io/managed-by is in
+                                   LIST (default: endpointslice-controller.k8s.io,endpointslicemirroring-controller.k8s.io,
+                                   so tenants cannot write endpoints by hand; 'any': every slice)
   --election-id NAME               Lease name for leader election (default martello-leader)
   --listen-http ADDR:PORT          plain HTTP listener (default 0.0.0.0:8080)
   --listen-https ADDR:PORT         HTTPS and HTTP/2 listener, certificates by SNI (default 0.0.0.0:8443)
@@ -61,6 +64,7 @@ const CONTROLLER_FLAGS = {
   'publish-status-address': { type: 'string' },
   'watch-namespace': { type: 'string', multiple: true },
   'allow-loopback-endpoints': { type: 'boolean' },
+  'endpointslice-managers': { type: 'string' },
   'election-id': { type: 'string', default: 'martello-leader' },
 } as const;
 
@@ -129,6 +133,7 @@ export async function runController(args: string[], out: NodeJS.WritableStream):
       translateOptions: {
         ...translateOptionsFrom(flags, { standalone: false }),
         allowLoopbackEndpoints: flags['allow-loopback-endpoints'] === true,
+        endpointSliceManagers: endpointSliceManagersFrom(flags['endpointslice-managers']),
       },
       listen,
       proxyOptions: { ...proxyOptionsFrom(flags), ...limitsFrom(flags), observability: observabilityFrom(flags) },

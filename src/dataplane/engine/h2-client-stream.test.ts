@@ -415,3 +415,77 @@ describe('[martello] HTTP/2 clients to an h2c upstream (H2Exchange on the shared
     assert.equal(await streamClosed(stream), h2.NGHTTP2_CANCEL);
   });
 });
+
+describe('[martello] HTTP/2 request bodies that stall before any answer', () => {
+  test('no body byte for requestTimeoutMs and no response yet: 408, the upstream request is aborted, never completed', async () => {
+    const { createServer } = await import('node:http');
+    let completed = 0;
+    let aborted = 0;
+    const backend = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        completed++;
+        res.end('complete');
+      });
+      req.on('close', () => {
+        if (!req.complete) aborted++;
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const port = (backend.address() as { port: number }).port;
+    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2c: true, requestTimeoutMs: 500 });
+    const session = connect(p);
+    try {
+      const started = Date.now();
+      const stream = session.request({ ':authority': 'a.test', ':path': '/stall', ':method': 'POST' });
+      stream.on('error', () => {});
+      stream.write('first bytes, then nothing');
+      const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+      assert.equal(headers[':status'], 408);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 400 && elapsed < 5000, `answered after ${elapsed} ms`);
+      await eventually(() => aborted === 1, 5000, 'the upstream request aborted');
+      assert.equal(completed, 0);
+    } finally {
+      session.destroy();
+      await p.close();
+      backend.closeAllConnections();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
+  });
+
+  test('a body that keeps arriving is not cut by the idle deadline, and an answered stream may keep its body open', async () => {
+    const { createServer } = await import('node:http');
+    const backend = createServer((req, res) => {
+      // Answers at once, then echoes the body's length at its end: a live stream.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.flushHeaders();
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => res.end(String(n)));
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const port = (backend.address() as { port: number }).port;
+    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2c: true, requestTimeoutMs: 300 });
+    const session = connect(p);
+    try {
+      const stream = session.request({ ':authority': 'a.test', ':path': '/live', ':method': 'POST' });
+      stream.on('error', () => {});
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.write('a');
+      const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+      assert.equal(headers[':status'], 200);
+      // Answered: a pause three times the deadline does not cut the stream.
+      await new Promise((r) => setTimeout(r, 900));
+      stream.end('bc');
+      await once(stream, 'end');
+      assert.equal(Buffer.concat(chunks).toString(), '3');
+    } finally {
+      session.destroy();
+      await p.close();
+      backend.closeAllConnections();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
+  });
+});

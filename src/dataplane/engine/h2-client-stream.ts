@@ -27,6 +27,7 @@
 import { EventEmitter, once } from 'node:events';
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
+import type { Expiring } from './deadline-sweep.ts';
 import { type ResponseHead, SerializeError, serializeRequestHead } from '../http1/index.ts';
 import { sendGrpcErrorOnStream } from '../proxy/grpc-status.ts';
 import { isHttp2Endpoint } from '../proxy/h2-forwarder.ts';
@@ -106,7 +107,17 @@ export interface StreamOrigin {
   readonly remoteAddress: string | undefined;
 }
 
-export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2ExchangeUser {
+export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2ExchangeUser, Expiring {
+  /**
+   * The request body's idle deadline (Expiring, on the engine's sweep while a
+   * body is arriving and no response head has gone out): a client that stops
+   * sending its body for requestTimeoutMs before any answer gets 408, so a
+   * stalled body cannot hold a stream slot and an upstream connection
+   * forever (slow POST). Once the response has started, a body that stays
+   * open is a live stream (gRPC client and bidi streaming) and only the
+   * upstream's own timeouts apply.
+   */
+  deadline = Infinity;
   readonly stream: TaggedStream;
   /** Where the request was forwarded (null: answered locally). */
   endpoint: UpstreamEndpoint | null = null;
@@ -191,6 +202,8 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
       this.#req = REQ_FORWARD;
       stream.on('data', onData);
       stream.on('end', onEnd);
+      this.deadline = ctx.sweep.now + ctx.options.requestTimeoutMs;
+      ctx.sweep.add(this);
     }
     resolveTimeouts(this.upstreamTimeouts, decision.timeouts, ctx.options);
     this.#encrypted = facts.encrypted;
@@ -304,6 +317,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   requestData(chunk: Buffer): void {
     if (this.#req !== REQ_FORWARD) return;
     this.bytesIn += chunk.length;
+    if (this.#res === RES_WAIT) this.deadline = this.#ctx.sweep.now + this.#ctx.options.requestTimeoutMs;
     if (this.#bodyLimit > 0 && this.bytesIn > this.#bodyLimit) {
       this.#bodyTooLarge();
       return;
@@ -322,6 +336,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   requestEnd(): void {
     if (this.#req !== REQ_FORWARD) return;
     this.#req = REQ_DONE;
+    this.#stopDeadline();
     const leg = this.#leg;
     if (leg !== null) leg.endBody();
     else this.#pendingEnd = true;
@@ -331,6 +346,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   closed(): void {
     const stream = this.stream;
     stream[kExchange] = undefined;
+    this.#stopDeadline();
     this.#req = REQ_DONE;
     this.#res = RES_DONE;
     // The client left before the exchange ended: the upstream connection
@@ -565,6 +581,20 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     if (this.#bodyBlocked) return;
     this.#bodyBlocked = true;
     this.stream.pause();
+  }
+
+  /** Expiring: no request body byte for requestTimeoutMs and no response yet. */
+  expired(): void {
+    this.#stopDeadline();
+    if (this.#req !== REQ_FORWARD || this.#res !== RES_WAIT) return;
+    this.#abortLeg();
+    this.#failBeforeHead(408);
+  }
+
+  #stopDeadline(): void {
+    if (this.deadline === Infinity) return;
+    this.deadline = Infinity;
+    this.#ctx.sweep.delete(this);
   }
 
   /**

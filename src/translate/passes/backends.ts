@@ -6,6 +6,7 @@
 import type { Endpoint, EndpointSlice, Service, ServicePort } from '../../k8s/objects.ts';
 import type { Cluster, EndpointAddress, UpstreamProtocol, UpstreamTls } from '../../model/model.ts';
 import { isRefusedAddress } from '../address-policy.ts';
+import { clip } from '../annotations.ts';
 import type { TranslateOptions } from '../options.ts';
 import { compareStrings } from '../order.ts';
 import type { ResourceSnapshot } from '../snapshot.ts';
@@ -116,12 +117,21 @@ function findServicePort(svc: Service, ref: ClusterRef): ServicePort | undefined
  * until they are gone (the EndpointSlice guidance for proxies).
  * EndpointSlice ports are matched to the Service port by name ("" when unnamed).
  */
+const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+
 function collectEndpoints(slices: readonly EndpointSlice[], port: ServicePort, opts: TranslateOptions, rec: StatusRecorder): EndpointAddress[] {
   const wantedName = port.name ?? '';
   const ready = new Map<string, EndpointAddress>();
   const terminating = new Map<string, EndpointAddress>();
+  const managers = opts.endpointSliceManagers;
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue; // FQDN endpoints are not Pod addresses; like ExternalName, refused
+    if (managers !== undefined && !managers.includes(slice.metadata.labels[MANAGED_BY] ?? '')) {
+      const by = slice.metadata.labels[MANAGED_BY];
+      rec.report('warning', 'endpointslice-unmanaged', `EndpointSlice ${slice.metadata.namespace}/${slice.metadata.name}`, `metadata.labels["${MANAGED_BY}"]`,
+        `${by === undefined ? 'has no managed-by label' : `is managed by "${clip(by)}"`} (expected ${managers.join(' or ')}); its endpoints are not used (--endpointslice-managers)`);
+      continue;
+    }
     const slicePort = slice.ports.find((p) => p.name === wantedName && p.protocol === 'TCP');
     if (slicePort?.port === undefined) continue;
     for (const ep of slice.endpoints) {
@@ -133,7 +143,7 @@ function collectEndpoints(slices: readonly EndpointSlice[], port: ServicePort, o
       for (const address of ep.addresses) {
         if (!opts.allowLoopbackEndpoints && isRefusedAddress(address)) {
           rec.report('warning', 'endpoint-address-refused', `EndpointSlice ${slice.metadata.namespace}/${slice.metadata.name}`, 'endpoints',
-            `endpoint ${address} is in a loopback or link-local range and is not used (--allow-loopback-endpoints allows it)`);
+            `endpoint ${address} is a loopback, link-local or cloud metadata address and is not used (--allow-loopback-endpoints allows it)`);
           continue;
         }
         const key = `${address}|${slicePort.port}`;
