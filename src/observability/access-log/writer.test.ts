@@ -137,6 +137,22 @@ describe('AccessLogWriter to a file', () => {
     assert.equal(got, expected.join('\n') + '\n');
   });
 
+  test('batches larger in UTF-8 than the reused buffers, and batches over their size, arrive intact', async () => {
+    const file = path.join(tmp, 'utf8.log');
+    // 200 KB batches: as UTF-16 they fit the 256 KiB reused buffers, as UTF-8 (2-4 bytes a character) they do not.
+    const writer = new AccessLogWriter({ destination: file, batchBytes: 200_000, maxPendingBytes: 64 * 1024 * 1024 });
+    const expected: string[] = [];
+    for (let seq = 0; seq < 3000; seq++) {
+      const l = seq % 2 === 0 ? `{"seq":${seq},"path":"/caf\u00e9/\u20ac/\ud834\udd1e${'\u00e9'.repeat(300)}"}` : line(seq, seq % 500 === 1 ? 300_000 : 120);
+      expected.push(l);
+      writer.write(l);
+      if (seq % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await writer.close();
+    assert.deepEqual(writer.stats(), { lines: 3000, dropped: 0 });
+    assert.equal(fs.readFileSync(file, 'utf8'), expected.join('\n') + '\n');
+  });
+
   test('lines are written without close(): stats().lines counts what the thread wrote', async () => {
     const file = path.join(tmp, 'live.log');
     const writer = new AccessLogWriter({ destination: file });

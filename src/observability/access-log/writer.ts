@@ -27,7 +27,10 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { openSink, type BatchMessage, type AckMessage, type ClosedMessage, type CloseMessage, type Sink, type WriterThreadData } from './writer-thread.ts';
+import { openSink, POOL_BUFFER_BYTES, type BatchMessage, type AckMessage, type ClosedMessage, type CloseMessage, type Sink, type WriterThreadData } from './writer-thread.ts';
+
+/** Batch buffers kept for reuse: enough for the batches in flight at a sustained rate. */
+const POOL_SIZE = 4;
 
 const ENCODER = new TextEncoder();
 
@@ -69,6 +72,8 @@ export class AccessLogWriter {
 
   #state = OPEN;
   #batch: string[] = [];
+  /** Batch buffers back from the thread, for reuse (at most POOL_SIZE). */
+  readonly #pool: ArrayBuffer[] = [];
   #batchSize = 0;
   #scheduled = false;
   /** Handed off, not acknowledged. */
@@ -159,14 +164,29 @@ export class AccessLogWriter {
     if (this.#inFlightLines === 0) this.#worker.ref(); // busy: let the lines out before the process exits
     this.#inFlight += size;
     this.#inFlightLines += lines;
-    const bytes = ENCODER.encode(text);
+    const bytes = this.#encode(text);
     const batch: BatchMessage = { type: 'batch', bytes, units: size };
     // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a Worker, not a window
     this.#worker.postMessage(batch, [bytes.buffer]);
   }
 
+  /** UTF-8 of `text` in a pooled buffer when one is free and large enough, else in a new one. */
+  #encode(text: string): Uint8Array<ArrayBuffer> {
+    // Lines are mostly ASCII (one byte per unit); a text that turns out longer in UTF-8 is encoded afresh.
+    if (text.length <= POOL_BUFFER_BYTES) {
+      const buffer = this.#pool.pop() ?? new ArrayBuffer(POOL_BUFFER_BYTES);
+      const view = new Uint8Array(buffer);
+      const r = ENCODER.encodeInto(text, view);
+      if (r.read === text.length) return view.subarray(0, r.written);
+      // Did not fit (non-ASCII): keep the buffer for the next batch.
+      this.#pool.push(buffer);
+    }
+    return ENCODER.encode(text);
+  }
+
   #onMessage(m: AckMessage | ClosedMessage): void {
     if (m.type === 'ack') {
+      if (m.buffer !== undefined && this.#pool.length < POOL_SIZE) this.#pool.push(m.buffer);
       this.#inFlight -= m.units;
       this.#inFlightLines = Math.max(0, this.#inFlightLines - m.written - m.dropped);
       this.#lines += m.written;
