@@ -34,7 +34,7 @@ export function serviceObj(name: string, namespace = 'default'): Obj {
 export function sliceObj(svc: string, addresses: readonly string[], port: number, namespace = 'default', suffix = 'abc'): Obj {
   return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: `${svc}-${suffix}`, namespace, labels: { 'kubernetes.io/service-name': svc } },
+    metadata: { name: `${svc}-${suffix}`, namespace, labels: { 'kubernetes.io/service-name': svc, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
     addressType: 'IPv4',
     endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
     ports: [{ name: 'http', port, protocol: 'TCP' }],
