@@ -559,6 +559,10 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
 
   /** The request (head and body) has been read whole. */
   #requestComplete(): void {
+    // A bodiless request answered locally finished its exchange in onHead
+    // already: counting it again would end keep-alive connections at half
+    // of maxRequestsPerSocket, without Connection: close on the last answer.
+    if (!this.#busy) return;
     if (this.#req === REQ_FORWARD) {
       const leg = this.#leg;
       if (leg !== null) leg.endBody();

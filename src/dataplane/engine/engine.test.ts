@@ -248,6 +248,15 @@ describe('[martello] client side: pipelining, 100-continue, keep-alive limits', 
     assert.equal(r.closed, true);
   });
 
+  test('maxRequestsPerSocket counts local answers once: the third OPTIONS * says Connection: close, the first two keep the connection', async () => {
+    const payload = Array.from({ length: 4 }, () => 'OPTIONS * HTTP/1.1\r\nHost: e.test\r\n\r\n').join('');
+    const r = await rawRequest(p.port, payload, 4, [], true);
+    assert.equal(r.responses.length, 3);
+    assert.deepEqual(r.responses.map((x) => x.head.status), [200, 200, 200]);
+    assert.deepEqual(r.responses.map((x) => header(x.head, 'connection') ?? null), [null, null, 'close']);
+    assert.equal(r.closed, true);
+  });
+
   test('Expect: 100-continue gets 100 Continue before the body is sent, then the upstream answer', async () => {
     const { connect } = await import('node:net');
     const text = await new Promise<string>((resolve, reject) => {
