@@ -609,6 +609,11 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.#updateReading();
   }
 
+  /**
+   * Around each read of upstream bytes. No cork: a response whose head and
+   * body come in one read goes out in one write (#writeHead holds the head
+   * for upstreamBody); a chunked body corks its own three writes per chunk.
+   */
   batchStart(): void {
     this.#batching = true;
   }

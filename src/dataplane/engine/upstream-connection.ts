@@ -81,7 +81,7 @@ export interface UpstreamUser {
   upstreamFailed(status: number, reason?: UpstreamFailureReason): void;
   /** The request body can flow again (the upstream socket drained). */
   upstreamDrain(): void;
-  /** Around each batch of upstream bytes: lets the user coalesce its writes (cork/uncork). */
+  /** Around each batch of upstream bytes: lets the user coalesce its writes (one write for a head and its body bytes, or cork/uncork). */
   batchStart(): void;
   batchEnd(): void;
 }

@@ -33,7 +33,7 @@ test('PEM blocks: the same blocks the former lazy regular expression found', () 
   }
 });
 
-test('a 1 MiB tls.crt of BEGIN lines without END is refused at once, not after seconds', () => {
+test('a 1 MiB tls.crt of BEGIN lines without END is refused without stalling the event loop for seconds', () => {
   // The API server's limit for a whole Secret; the former regular expression took about 17 s on this.
   const bomb = `${BEGIN}\n`.repeat(Math.floor((1024 * 1024) / (BEGIN.length + 1)));
   const { keyPem } = issueCertificate({ commonName: 'bomb.test' });
@@ -42,5 +42,6 @@ test('a 1 MiB tls.crt of BEGIN lines without END is refused at once, not after s
   const ms = performance.now() - start;
   assert.equal(verdict.ok, false);
   assert.equal(verdict.ok === false && verdict.code, 'tls-certificate-invalid');
-  assert.ok(ms < 500, `took ${ms.toFixed(0)} ms`);
+  // A stall guard with a wide margin, not a speed measurement: linear is a few ms, quadratic was 17 s.
+  assert.ok(ms < 3000, `took ${ms.toFixed(0)} ms`);
 });
