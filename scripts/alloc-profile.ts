@@ -7,15 +7,19 @@
 // machine, both figures barely move between runs: use them to check that a
 // change allocates less. Needs wrk (Debian package).
 //
-//   node_modules/.bin/node scripts/alloc-profile.ts [--seconds 5] [--conns 50] [--top 30]
+//   node_modules/.bin/node scripts/alloc-profile.ts [--seconds 5] [--conns 50] [--top 30] [--access-log PATH]
+//
+// --access-log PATH turns the JSON access log on (written to PATH), to see
+// what the log adds per request.
 
 import { execFile, spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
+import { DEFAULT_OBSERVABILITY } from '../src/dataplane/proxy/options.ts';
 import { startProxy } from '../src/dataplane/proxy/test-support/harness.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, conns: { type: 'string', default: '50' }, top: { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, conns: { type: 'string', default: '50' }, top: { type: 'string', default: '30' }, 'access-log': { type: 'string', default: 'off' } } });
 
 // The backend answers every request with the same ~100-byte response, without parsing beyond the blank line.
 const BACKEND = `
@@ -70,7 +74,7 @@ function sites(head: ProfileNode): Map<string, number> {
 
 const backend = spawn(process.execPath, ['-e', BACKEND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const backendPort = await new Promise<number>((resolve) => backend.once('message', (m) => resolve(Number(m))));
-const proxy = await startProxy({ hosts: [{ host: 'bench.local', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backendPort] } }, { engine: 'martello' });
+const proxy = await startProxy({ hosts: [{ host: 'bench.local', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backendPort] } }, { engine: 'martello', observability: { ...DEFAULT_OBSERVABILITY, accessLog: values['access-log'] } });
 try {
   await wrk(proxy.port, 2); // warm-up: compiled code, pooled upstream connections
   const session = new Session();

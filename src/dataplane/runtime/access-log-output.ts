@@ -3,6 +3,7 @@
 // so a bad one here is a programming error.
 
 import { compileAccessLogFormat } from '../../observability/access-log/format.ts';
+import { JSON_LINE_ENCODER } from '../../observability/access-log/json-line-encoder.ts';
 import { AccessLogWriter } from '../../observability/access-log/writer.ts';
 import type { ObservabilityOptions } from '../proxy/options.ts';
 import type { AccessLogOutput } from './exchange-observer.ts';
@@ -19,8 +20,8 @@ export function createAccessLog(options: ObservabilityOptions): AccessLogHandle 
   const writer = new AccessLogWriter({ destination: options.accessLog });
   return {
     sampleRatio: options.accessLogSampleRatio,
-    format: (rec) => formatter.format(rec),
-    write: (line) => writer.write(line),
+    // JSON lines are encoded straight into the batch's bytes; a template's line is built as a string first.
+    log: formatter.kind === 'json' ? (rec) => writer.append(JSON_LINE_ENCODER, rec) : (rec) => writer.write(formatter.format(rec)),
     stats: () => {
       const s = writer.stats();
       return { lines: s.lines, dropped: s.dropped };

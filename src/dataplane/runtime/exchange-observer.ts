@@ -2,7 +2,7 @@
 // (sampled; 5xx and cut exchanges always) and, for sampled traces, a span.
 // One object per process, shared by every transport; finish() runs once per
 // request on the hot path, so it only records numbers and, when logging is
-// on, formats one line into the writer's in-memory batch.
+// on, encodes one line into the writer's in-memory batch.
 
 import type { ExchangeRecord } from '../../observability/exchange-record.ts';
 import { shouldLog } from '../../observability/access-log/sampler.ts';
@@ -11,12 +11,12 @@ import type { RouteDecision } from '../proxy/route-request.ts';
 import { ATTEMPT_LOCAL_FAILURE, attemptOfStatus } from '../compile/lb/endpoint-health.ts';
 import type { AttemptResult } from '../compile/lb/outlier.ts';
 
-/** The access log as the observer sees it: a formatter and a non-blocking line sink. */
+/** The access log as the observer sees it: a non-blocking sink for exchanges. */
 export interface AccessLogOutput {
   /** Share of exchanges logged, 0..1; 5xx and cut exchanges are always logged. */
   readonly sampleRatio: number;
-  format(rec: ExchangeRecord): string;
-  write(line: string): void;
+  /** Formats the exchange's line and queues it (never blocks). */
+  log(rec: ExchangeRecord): void;
 }
 
 /** Turns a sampled exchange into a span and queues it for export (never blocks). */
@@ -42,7 +42,7 @@ export class ExchangeObserver {
     rec.endedAt = performance.now();
     this.metrics.observe(rec);
     const log = this.#log;
-    if (log !== null && shouldLog(rec.status, log.sampleRatio, this.#random)) log.write(log.format(rec));
+    if (log !== null && shouldLog(rec.status, log.sampleRatio, this.#random)) log.log(rec);
     if (rec.sampled && this.#spans !== null) this.#spans.export(rec);
   }
 }

@@ -103,7 +103,7 @@ export function formatIsoTime(wallMs: number): string | null {
 // ---------------------------------------------------------------------------
 // Values shared by both formats
 
-function truncate(s: string): string {
+export function truncate(s: string): string {
   let cut = MAX_VALUE_CHARS;
   const last = s.charCodeAt(cut - 1);
   // Do not split a surrogate pair.
@@ -115,12 +115,12 @@ function truncate(s: string): string {
  * The record's path never has a query; this makes sure of it (a transport
  * that forgot to cut it must not leak `?access_token=` into the logs).
  */
-function withoutQuery(path: string): string {
+export function withoutQuery(path: string): string {
   const q = path.indexOf('?');
   return q === -1 ? path : path.slice(0, q);
 }
 
-function intOf(n: number): number | null {
+export function intOf(n: number): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
@@ -141,7 +141,7 @@ export function jsonString(s: string): string {
 
 const JS_LINE_SEPARATORS = /[\u2028\u2029]/g;
 
-function escapeSlow(s: string): string {
+export function escapeSlow(s: string): string {
   // JSON.stringify escapes '"', '\', C0 controls and lone surrogates (as \udXXX, so the
   // line stays valid UTF-8); U+2028/U+2029 are valid JSON but line breaks to some readers.
   const out = JSON.stringify(s);
@@ -153,14 +153,14 @@ function jsonNumber(n: number | null): string {
 }
 
 // '', '.001', ..., '.01', ..., '.999': the fraction of a millisecond count, trailing zeros trimmed.
-const FRACTIONS: readonly string[] = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : ('.' + String(i).padStart(3, '0')).replace(/0+$/, '')));
+export const FRACTIONS: readonly string[] = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : ('.' + String(i).padStart(3, '0')).replace(/0+$/, '')));
 
 /**
  * Milliseconds with up to 3 decimals as text: integer arithmetic and a table
  * instead of double-to-string, the most expensive step of a line otherwise.
  * Same value as String(millis(d)) for durations below 2^53 µs.
  */
-function millisText(d: number, absent: string): string {
+export function millisText(d: number, absent: string): string {
   if (!(d >= 0 && d < 9e12)) return d >= 9e12 && d < Number.POSITIVE_INFINITY ? '' + Math.round(d) : absent;
   const micros = Math.round(d * 1000);
   const whole = Math.floor(micros / 1000);
@@ -208,7 +208,7 @@ function jsonTls(t: string): string {
 const routeFragments = new WeakMap<RouteRef, string>();
 const NO_ROUTE = ',"namespace":null,"ingress":null,"service":null';
 
-function jsonRoute(route: RouteRef | null): string {
+export function jsonRoute(route: RouteRef | null): string {
   if (route === null) return NO_ROUTE;
   let f = routeFragments.get(route);
   if (f === undefined) {

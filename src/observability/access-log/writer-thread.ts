@@ -45,8 +45,10 @@ export interface WriterThreadData {
 export interface BatchMessage {
   readonly type: 'batch';
   readonly bytes: Uint8Array;
-  /** The batch's length in UTF-16 code units, echoed in the ack. */
-  readonly units: number;
+  /** The batch's length in bytes, echoed in the ack. */
+  readonly size: number;
+  /** How many lines it holds (so a batch written whole need not count them). */
+  readonly lines: number;
 }
 
 /** Main → thread: finish what was sent, then say so. */
@@ -55,13 +57,13 @@ export interface CloseMessage {
 }
 
 /**
- * Thread → main, once per batch. `units`: the batch's length in UTF-16 code
- * units. `buffer`: the batch's buffer, transferred back for reuse when it
+ * Thread → main, once per batch. `size`: the batch's length in bytes.
+ * `buffer`: the batch's buffer, transferred back for reuse when it
  * came from the main thread's pool (POOL_BUFFER_BYTES long).
  */
 export interface AckMessage {
   readonly type: 'ack';
-  readonly units: number;
+  readonly size: number;
   readonly written: number;
   readonly dropped: number;
   readonly buffer?: ArrayBuffer;
@@ -216,12 +218,12 @@ function runThread(port: MessagePort, data: WriterThreadData): void {
           end = next === -1 ? buf.length : next + 1;
         }
       }
-      const lines = countLines(buf, start, end);
+      const lines = start === 0 && end === buf.length ? batch.lines : countLines(buf, start, end);
       if (!aborted() && writeAll(buf, start, end)) written += lines;
       else dropped += lines;
       start = end;
     }
-    return { type: 'ack', units: batch.units, written, dropped };
+    return { type: 'ack', size: batch.size, written, dropped };
   };
 
   port.on('message', (msg: BatchMessage | CloseMessage) => {

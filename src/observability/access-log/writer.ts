@@ -2,20 +2,23 @@
 // gets it to stdout, stderr or a file without ever making the event loop
 // wait for the log's consumer.
 //
-//   write(line)   appends to an in-memory batch: O(1), no syscall.
+//   append(encoder, value) / write(line)
+//                 encodes the line as UTF-8 straight into the batch, a
+//                 pooled byte buffer: no syscall, and for the JSON format
+//                 (json-line-encoder.ts) no string and no allocation.
 //   hand-off      every flushIntervalMs (50 ms) while lines wait, or at
-//                 once when the batch reaches batchBytes, the batch is posted
-//                 to a worker thread (writer-thread.ts) that does the
-//                 blocking writes, in chunks of at most 4096 bytes ending at
-//                 line boundaries (atomic on a shared pipe).
+//                 once when the batch reaches batchBytes, the batch's buffer
+//                 is transferred (not copied) to a worker thread
+//                 (writer-thread.ts) that does the blocking writes, in chunks
+//                 of at most 4096 bytes ending at line boundaries (atomic on
+//                 a shared pipe), and sends the buffer back for reuse.
 //   bound         what was handed off but not yet acknowledged by the
 //                 thread, plus the current batch, is at most maxPendingBytes;
 //                 a line that does not fit is dropped and counted. A stalled
 //                 consumer (a full pipe nobody reads) therefore costs bounded
 //                 memory and some dropped lines, never a stalled proxy.
 //
-// Sizes are counted in UTF-16 code units of the lines (+1 for the newline):
-// the same as bytes for ASCII lines, and what the strings cost in memory.
+// Sizes are bytes of UTF-8, newlines included.
 //
 // Write errors (EPIPE, ENOSPC, ...) drop the lines concerned, are counted
 // in stats().dropped and reported once on stderr by the thread; nothing is
@@ -27,19 +30,18 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { type LineEncoder, STRING_LINE_ENCODER } from './json-line-encoder.ts';
 import { openSink, POOL_BUFFER_BYTES, type BatchMessage, type AckMessage, type ClosedMessage, type CloseMessage, type Sink, type WriterThreadData } from './writer-thread.ts';
 
 /** Batch buffers kept for reuse: enough for the batches in flight at a sustained rate. */
 const POOL_SIZE = 4;
 
-const ENCODER = new TextEncoder();
-
 export interface AccessLogWriterOptions {
   /** 'stdout', 'stderr', or the path of a file opened for append (created 0644 when missing). */
   readonly destination: 'stdout' | 'stderr' | (string & {});
-  /** Bound on lines not yet written (handed off and not acknowledged, plus the batch), in UTF-16 code units. Default 4 MiB. */
+  /** Bound on lines not yet written (handed off and not acknowledged, plus the batch), in bytes. Default 4 MiB. */
   readonly maxPendingBytes?: number;
-  /** A batch this large is handed off at once instead of at the next flush. Default 64 KiB. */
+  /** A batch this large is handed off at once instead of at the next flush. Default 64 KiB; at most POOL_BUFFER_BYTES. */
   readonly batchBytes?: number;
   /** Lines wait at most this long before they are handed to the thread. Default 50 ms. */
   readonly flushIntervalMs?: number;
@@ -71,10 +73,13 @@ export class AccessLogWriter {
   readonly #worker: Worker;
 
   #state = OPEN;
-  #batch: string[] = [];
+  /** The batch: lines encoded into a buffer (pooled unless one line needed more), or null until the next line. */
+  #batch: Uint8Array<ArrayBuffer> | null = null;
+  /** Bytes of the batch in use. */
+  #batchSize = 0;
+  #batchLines = 0;
   /** Batch buffers back from the thread, for reuse (at most POOL_SIZE). */
   readonly #pool: ArrayBuffer[] = [];
-  #batchSize = 0;
   #scheduled = false;
   /** Handed off, not acknowledged. */
   #inFlight = 0;
@@ -88,7 +93,7 @@ export class AccessLogWriter {
 
   constructor(options: AccessLogWriterOptions) {
     this.#maxPending = positive('maxPendingBytes', options.maxPendingBytes ?? 4 * 1024 * 1024);
-    this.#batchBytes = positive('batchBytes', options.batchBytes ?? 64 * 1024);
+    this.#batchBytes = Math.min(POOL_BUFFER_BYTES, positive('batchBytes', options.batchBytes ?? 64 * 1024));
     this.#closeTimeoutMs = positive('closeTimeoutMs', options.closeTimeoutMs ?? 2000);
     this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 50);
     this.#sink = openSink(options.destination);
@@ -113,14 +118,31 @@ export class AccessLogWriter {
 
   /** Queues one line (without its newline; it must not contain one). Never blocks, never throws. */
   write(line: string): void {
-    const size = line.length + 1;
-    if (this.#state !== OPEN || this.#inFlight + this.#batchSize + size > this.#maxPending) {
+    this.append(STRING_LINE_ENCODER, line);
+  }
+
+  /** Queues the line `encoder` writes for `value`. Never blocks, never throws (unless the encoder does). */
+  append<T>(encoder: LineEncoder<T>, value: T): void {
+    if (this.#state !== OPEN) {
       this.#dropped++;
       return;
     }
-    this.#batch.push(line);
-    this.#batchSize += size;
-    if (this.#batchSize >= this.#batchBytes) {
+    const room = encoder.maxBytes(value);
+    let out = this.#batch;
+    if (out === null || this.#batchSize + room > out.length) {
+      if (out !== null) this.#handOff();
+      out = this.#newBatch(room);
+    }
+    const start = this.#batchSize;
+    const end = encoder.encode(value, out, start);
+    if (this.#inFlight + end > this.#maxPending) {
+      // Over the bound: the bytes written past `start` are left unused.
+      this.#dropped++;
+      return;
+    }
+    this.#batchSize = end;
+    this.#batchLines++;
+    if (end >= this.#batchBytes) {
       this.#handOff();
     } else if (!this.#scheduled) {
       // Hand off on a timer, not every event-loop turn: each hand-off is a
@@ -150,13 +172,23 @@ export class AccessLogWriter {
     this.#handOff();
   };
 
-  #handOff(): void {
-    const lines = this.#batch.length;
-    if (lines === 0) return;
-    const text = this.#batch.join('\n') + '\n';
-    const size = this.#batchSize;
-    this.#batch = [];
+  /** An empty batch with room for at least `room` bytes: a pooled buffer, or one of its own for a line longer than that. */
+  #newBatch(room: number): Uint8Array<ArrayBuffer> {
+    const out = new Uint8Array(room <= POOL_BUFFER_BYTES ? (this.#pool.pop() ?? new ArrayBuffer(POOL_BUFFER_BYTES)) : new ArrayBuffer(room));
+    this.#batch = out;
     this.#batchSize = 0;
+    this.#batchLines = 0;
+    return out;
+  }
+
+  #handOff(): void {
+    const out = this.#batch;
+    const lines = this.#batchLines;
+    const size = this.#batchSize;
+    if (out === null || lines === 0) return;
+    this.#batch = null;
+    this.#batchSize = 0;
+    this.#batchLines = 0;
     if (this.#state === DEAD) {
       this.#dropped += lines;
       return;
@@ -164,30 +196,16 @@ export class AccessLogWriter {
     if (this.#inFlightLines === 0) this.#worker.ref(); // busy: let the lines out before the process exits
     this.#inFlight += size;
     this.#inFlightLines += lines;
-    const bytes = this.#encode(text);
-    const batch: BatchMessage = { type: 'batch', bytes, units: size };
+    const bytes = out.subarray(0, size);
+    const batch: BatchMessage = { type: 'batch', bytes, size, lines };
     // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a Worker, not a window
     this.#worker.postMessage(batch, [bytes.buffer]);
-  }
-
-  /** UTF-8 of `text` in a pooled buffer when one is free and large enough, else in a new one. */
-  #encode(text: string): Uint8Array<ArrayBuffer> {
-    // Lines are mostly ASCII (one byte per unit); a text that turns out longer in UTF-8 is encoded afresh.
-    if (text.length <= POOL_BUFFER_BYTES) {
-      const buffer = this.#pool.pop() ?? new ArrayBuffer(POOL_BUFFER_BYTES);
-      const view = new Uint8Array(buffer);
-      const r = ENCODER.encodeInto(text, view);
-      if (r.read === text.length) return view.subarray(0, r.written);
-      // Did not fit (non-ASCII): keep the buffer for the next batch.
-      this.#pool.push(buffer);
-    }
-    return ENCODER.encode(text);
   }
 
   #onMessage(m: AckMessage | ClosedMessage): void {
     if (m.type === 'ack') {
       if (m.buffer !== undefined && this.#pool.length < POOL_SIZE) this.#pool.push(m.buffer);
-      this.#inFlight -= m.units;
+      this.#inFlight -= m.size;
       this.#inFlightLines = Math.max(0, this.#inFlightLines - m.written - m.dropped);
       this.#lines += m.written;
       this.#dropped += m.dropped;
@@ -204,11 +222,12 @@ export class AccessLogWriter {
       process.emitWarning(`access log thread ended unexpectedly${error === null ? '' : ': ' + error.message}; access log lines are dropped from now on`);
     }
     this.#state = DEAD;
-    this.#dropped += this.#inFlightLines + this.#batch.length;
+    this.#dropped += this.#inFlightLines + this.#batchLines;
     this.#inFlightLines = 0;
     this.#inFlight = 0;
-    this.#batch = [];
+    this.#batch = null;
     this.#batchSize = 0;
+    this.#batchLines = 0;
     this.#onClosed?.();
   }
 
