@@ -40,6 +40,7 @@ import { downstreamHeaders } from './response-head.ts';
 import { QUEUED, REFUSED } from './upstream-pool.ts';
 import { type MutableExchangeTimeouts, newExchangeTimeouts, resolveTimeouts, type UpstreamConnection, type UpstreamUser } from './upstream-connection.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
+import { noteBytesRead } from './read-garbage.ts';
 import { type FailureKind, RetryState } from './retry-state.ts';
 
 const kClient = Symbol('martello.clientConnection');
@@ -240,6 +241,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
   // Socket events ---------------------------------------------------------------
 
   data(chunk: Buffer): void {
+    noteBytesRead(chunk.length);
     if (this.#ending) return;
     if (this.#held !== null || !this.#canParse()) {
       this.#hold(chunk);

@@ -19,6 +19,7 @@ import type { ClusterTimeouts, UpstreamEndpoint } from '../compile/cluster.ts';
 import type { ProxyOptions } from '../proxy/options.ts';
 import { CHUNK_END, LAST_CHUNK, type ResponseHandler, type ResponseHead, ResponseParser, chunkHeader } from '../http1/index.ts';
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
+import { noteBytesRead } from './read-garbage.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
 /**
@@ -293,6 +294,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
   }
 
   data(chunk: Buffer): void {
+    noteBytesRead(chunk.length);
     const user = this.#user;
     if (user === null) {
       // Bytes while idle: a backend that answered twice or sent more than it framed.
