@@ -1,25 +1,41 @@
 // Where the data path allocates, per request: a ProxyServer (martello engine)
 // in this process, a fixed-answer backend in a child process, and wrk as the
-// client. Bytes allocated per request come from V8's own counter
+// client (h2load with --h2). Bytes allocated per request come from V8's own counter
 // (total_allocated_bytes); the sites come from the inspector's sampling heap
 // profiler with collected objects included, so short-lived garbage counts
 // (that is what the scavenger pays for). Unlike requests/s on a shared
 // machine, both figures barely move between runs: use them to check that a
 // change allocates less. Needs wrk (Debian package).
 //
-//   node_modules/.bin/node scripts/alloc-profile.ts [--seconds 5] [--conns 50] [--top 30] [--access-log PATH]
+//   node_modules/.bin/node scripts/alloc-profile.ts [--seconds 5] [--conns 50] [--top 30] [--access-log PATH] [--h2 [--streams 10]]
 //
 // --access-log PATH turns the JSON access log on (written to PATH), to see
 // what the log adds per request.
+//
+// --h2 measures HTTP/2 over TLS instead (the engine's core-stream path,
+// forwarded to the same HTTP/1.1 backend): a self-signed ECDSA certificate
+// made at start, and h2load (Debian: nghttp2-client) as the client with
+// --conns connections and --streams concurrent streams on each (default 10).
 
 import { execFile, spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { DEFAULT_OBSERVABILITY } from '../src/dataplane/proxy/options.ts';
-import { startProxy } from '../src/dataplane/proxy/test-support/harness.ts';
+import { startProxy, type ModelSpec, type StartOptions } from '../src/dataplane/proxy/test-support/harness.ts';
+import { issueCertificate } from '../src/shared/pki/certificate.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, conns: { type: 'string', default: '50' }, top: { type: 'string', default: '30' }, 'access-log': { type: 'string', default: 'off' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    conns: { type: 'string', default: '50' },
+    top: { type: 'string', default: '30' },
+    'access-log': { type: 'string', default: 'off' },
+    h2: { type: 'boolean', default: false },
+    streams: { type: 'string', default: '10' },
+  },
+});
+const h2 = values.h2;
 
 // The backend answers every request with the same ~100-byte response, without parsing beyond the blank line.
 const BACKEND = `
@@ -49,6 +65,25 @@ function wrk(port: number, seconds: number): Promise<string> {
   return new Promise((resolve, reject) => execFile('wrk', args, (err, stdout) => (err === null ? resolve(stdout) : reject(err))));
 }
 
+/** h2load over TLS to the proxy's TLS listener, SNI and :authority bench.local; resolves with the requests done. */
+function h2load(port: number, seconds: number): Promise<number> {
+  const args = ['-t', '1', '-c', values.conns, '-m', values.streams, '-D', String(seconds), '--connect-to', `127.0.0.1:${port}`, 'https://bench.local/'];
+  return new Promise((resolve, reject) =>
+    execFile('h2load', args, (err, stdout) => {
+      const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(stdout);
+      if (err !== null || done === null || done[1] !== done[2]) reject(err ?? new Error(`h2load: ${stdout}`));
+      else resolve(Number(done[1]));
+    }),
+  );
+}
+
+/** Runs the chosen client against the proxy; resolves with the requests done. */
+async function load(ports: { port: number; tlsPort: number }, seconds: number): Promise<number> {
+  if (h2) return h2load(ports.tlsPort, seconds);
+  const out = await wrk(ports.port, seconds);
+  return Number(/(\d+) requests in/.exec(out)?.[1] ?? 'NaN');
+}
+
 function frameName(n: ProfileNode): string {
   const cf = n.callFrame;
   return `${cf.functionName === '' ? '(anonymous)' : cf.functionName} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
@@ -74,18 +109,24 @@ function sites(head: ProfileNode): Map<string, number> {
 
 const backend = spawn(process.execPath, ['-e', BACKEND], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const backendPort = await new Promise<number>((resolve) => backend.once('message', (m) => resolve(Number(m))));
-const proxy = await startProxy({ hosts: [{ host: 'bench.local', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backendPort] } }, { engine: 'martello', observability: { ...DEFAULT_OBSERVABILITY, accessLog: values['access-log'] } });
+let spec: ModelSpec = { hosts: [{ host: 'bench.local', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backendPort] } };
+let start: StartOptions = {};
+if (h2) {
+  const { certPem, keyPem } = issueCertificate({ commonName: 'bench.local', dnsNames: ['bench.local'], keyType: 'ec-p256' });
+  spec = { ...spec, tls: { hosts: { 'bench.local': 'bench' }, certificates: { bench: { certPem, keyPem } } } };
+  start = { fallbackCertificate: { certPem, keyPem } };
+}
+const proxy = await startProxy(spec, { engine: 'martello', observability: { ...DEFAULT_OBSERVABILITY, accessLog: values['access-log'] } }, start);
 try {
-  await wrk(proxy.port, 2); // warm-up: compiled code, pooled upstream connections
+  await load(proxy, 2); // warm-up: compiled code, pooled upstream connections
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const before = getHeapStatistics().total_allocated_bytes;
-  const out = await wrk(proxy.port, Number(values.seconds));
+  const requests = await load(proxy, Number(values.seconds));
   const allocated = getHeapStatistics().total_allocated_bytes - before;
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
   session.disconnect();
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 'NaN');
   console.log(`${requests} requests, ${(allocated / requests).toFixed(0)} bytes allocated per request (V8 total_allocated_bytes)`);
   const bySite = sites(profile.head);
   const sampled = [...bySite.values()].reduce((a, b) => a + b, 0);

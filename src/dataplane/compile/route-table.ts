@@ -137,7 +137,11 @@ export class RouteTable {
    * to another one.
    */
   match(hostHeader: string, path: string): RouteMatch {
-    const vhost = this.virtualHostFor(hostHeader);
+    return this.matchIn(this.virtualHostFor(hostHeader), path);
+  }
+
+  /** match() with the virtual host already looked up (virtualHostFor), so that a caller that needs it too looks it up once. */
+  matchIn(vhost: CompiledVirtualHost | undefined, path: string): RouteMatch {
     return vhost === undefined ? this.#noHost : vhost.matchPath(path);
   }
 }

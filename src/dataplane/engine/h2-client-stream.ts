@@ -31,6 +31,7 @@ import type { Expiring } from './deadline-sweep.ts';
 import { type ResponseHead, SerializeError, serializeRequestHead } from '../http1/index.ts';
 import { sendGrpcErrorOnStream } from '../proxy/grpc-status.ts';
 import { isHttp2Endpoint } from '../proxy/h2-forwarder.ts';
+import { type H2StreamGuard, streamClosed } from '../proxy/h2-session-guard.ts';
 import { localBody } from '../proxy/local-response.ts';
 import { newRequestId } from '../proxy/request-id.ts';
 import { type ForwardDecision, type RequestFacts, routeRequest } from '../proxy/route-request.ts';
@@ -153,14 +154,27 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   #bodyLimit = 0;
   /** The session is TLS (for the balancer's pick context on a retry). */
   #encrypted = false;
+  /** The session guard's state, until the stream closes (undefined: no guard). */
+  #guard: H2StreamGuard | undefined = undefined;
+  /** When the stream was delivered (performance clock), for the guard's premature-reset rule. */
+  #openedAt = 0;
   /** This exchange's upstream deadlines: the cluster's, else the options' (UpstreamUser). */
   readonly upstreamTimeouts: MutableExchangeTimeouts;
 
-  constructor(stream: ServerHttp2Stream, ctx: EngineContext) {
+  /** `guard`: what the session guard returned for this stream (streamClosed() gets it back on 'close'). */
+  constructor(stream: ServerHttp2Stream, ctx: EngineContext, guard?: H2StreamGuard) {
     super();
-    this.stream = stream as TaggedStream;
+    const tagged = (this.stream = stream as TaggedStream);
     this.#ctx = ctx;
     this.upstreamTimeouts = newExchangeTimeouts(ctx.options);
+    if (guard !== undefined) {
+      this.#guard = guard;
+      this.#openedAt = performance.now();
+    }
+    // Before anything can throw: 'close' always reaches closed() (and the guard).
+    tagged[kExchange] = this;
+    tagged.on('error', ignoreError);
+    tagged.on('close', onClose);
   }
 
   /**
@@ -172,9 +186,6 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
     const ctx = this.#ctx;
     const stream = this.stream;
     ctx.counters.requests++;
-    stream[kExchange] = this;
-    stream.on('error', ignoreError);
-    stream.on('close', onClose);
     const method = headers[':method'] ?? '';
     beginExchange(this, method, 'HTTP/2', origin.tls, origin.remoteAddress ?? '');
     // The table is captured inside: a swap from here on changes nothing for this request.
@@ -346,6 +357,12 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   closed(): void {
     const stream = this.stream;
     stream[kExchange] = undefined;
+    const guard = this.#guard;
+    if (guard !== undefined) {
+      // First, as when the guard had its own 'close' listener ahead of ours.
+      this.#guard = undefined;
+      streamClosed(guard, this.#openedAt, stream.headersSent);
+    }
     this.#stopDeadline();
     this.#req = REQ_DONE;
     this.#res = RES_DONE;

@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2ClientStream } from './h2-client-stream.ts';
 import { peerAddressOf } from '../proxy/peer-address.ts';
+import type { H2SessionGuard } from '../proxy/h2-session-guard.ts';
 
 const kFacts = Symbol('martello.h2SessionFacts');
 
@@ -36,19 +37,24 @@ const END_STREAM_FLAG = 0x1;
 export class H2StreamServer {
   readonly #ctx: EngineContext;
   readonly #logger: Logger;
+  readonly #guard: H2SessionGuard | undefined;
 
-  constructor(ctx: EngineContext, logger: Logger) {
+  /** `guard`: the sessions' guard, told of every stream here (the server has no other 'stream' listener). */
+  constructor(ctx: EngineContext, logger: Logger, guard?: H2SessionGuard) {
     this.#ctx = ctx;
     this.#logger = logger;
+    this.#guard = guard;
   }
 
   /** The 'stream' listener of the HTTP/2 server (one function per server). */
   readonly onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]): void => {
     if (headers[':method'] === 'CONNECT') {
+      this.#guard?.onStream(stream);
       refuseConnect(stream);
       return;
     }
-    const exchange = new H2ClientStream(stream, this.#ctx);
+    // The guard's close hook is the exchange's own 'close' listener.
+    const exchange = new H2ClientStream(stream, this.#ctx, this.#guard?.opened(stream));
     try {
       const facts = factsOf(stream.session as TaggedSession | undefined);
       facts.rawHeaders = rawHeaders;

@@ -10,7 +10,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ACCEPTED_METHODS } from './methods.ts';
-import { CHUNK_END, chunkHeader, LAST_CHUNK, lastChunk, SerializeError, serializeRequestHead, serializeResponseHead, writeChunkHeader } from './serialize.ts';
+import { CHUNK_END, checkedRequestHead, chunkHeader, LAST_CHUNK, lastChunk, type RequestBody, SerializeError, serializeRequestHead, serializeResponseHead, writeChunkHeader } from './serialize.ts';
 import { parseRequests, parseResponses } from './test-support/collect.ts';
 import { LlhttpOracle } from './test-support/llhttp-oracle.ts';
 
@@ -125,6 +125,57 @@ function wire(m: Model): { bytes: Buffer; headers: string[]; body: Buffer; trail
   const head = serializeRequestHead(m.method, m.target, headers, framing);
   return { bytes: Buffer.concat([head, body]), headers: m.bodyKind === 'length' ? [...headers, 'Content-Length', String(body.length)] : headers, body, trailers: [] };
 }
+
+/** The bytes as latin1, or 'refused' for a SerializeError. */
+function outcome(f: () => Buffer): string {
+  try {
+    return f().toString('latin1');
+  } catch (err) {
+    assert.ok(err instanceof SerializeError, String(err));
+    return 'refused';
+  }
+}
+
+describe('request head: the ASCII fast path', () => {
+  // serializeRequestHead writes ASCII heads with one native write per string
+  // and checks the bytes; anything else goes to the char-by-char checks
+  // (checkedRequestHead). Both must agree on every input: the same bytes,
+  // or both refuse.
+  const piece = fc.constantFrom(
+    'GET', 'x', 'Host', 'HOST', 'host', 'Content-Length', 'content-LENGTH', 'Transfer-Encoding', 'transfer-encoding', 'hoSt',
+    '/', '/a?b=c', '#', ' ', '\t', ':', '\r', '\n', '\0', '\x7f', '\x1f', '\xe9', '\xff', '\x80', '\u0100', '\u017f', '\u{1f600}', 'é', 'a b', '',
+  );
+  const text = fc.array(piece, { maxLength: 4 }).map((parts) => parts.join(''));
+  // Mostly valid heads, so that one bad piece is what decides.
+  const mostly = (valid: readonly string[]): fc.Arbitrary<string> => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...valid) }, { weight: 1, arbitrary: text });
+  const anyMethod = mostly(['GET', 'POST', 'M-SEARCH']);
+  const anyTarget = mostly(['/', '/a?b=c', '*', 'http://a.test/x']);
+  const name = fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom('x-a', 'Accept', 'Date', 'X_Y', 'x-forwarded-for') },
+    { weight: 1, arbitrary: fc.constantFrom('Host', 'hOST', 'content-length', 'Content-Length', 'Transfer-Encoding', 'TRANSFER-ENCODING') },
+    { weight: 1, arbitrary: text },
+  );
+  const anyValue = fc.oneof({ weight: 1, arbitrary: fc.constantFrom('v', 'a b', '', '\t', 'x\t', ' x') }, { weight: 3, arbitrary: text });
+  const body = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<RequestBody[]>('none', 'chunked', 0, 7) }, { weight: 1, arbitrary: fc.constantFrom<RequestBody[]>(-1, 1.5, Number.NaN, 2 ** 53) });
+
+  test('the same bytes as the checked path, or both refuse', () => {
+    fc.assert(
+      fc.property(anyMethod, anyTarget, fc.array(fc.tuple(name, anyValue), { maxLength: 5 }), fc.nat(9), fc.nat(9), body, (m, t, fields, noHost, odd, b) => {
+        const headers = noHost > 0 ? ['Host', 'a.test', ...fields.flat()] : fields.flat();
+        if (odd === 0) headers.push('x-odd');
+        assert.equal(outcome(() => serializeRequestHead(m, t, headers, b)), outcome(() => checkedRequestHead(m, t, headers, b)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('strings node:http2 and concatenation hand out (external, cons, sliced) are written as they read', () => {
+    const cons = ['x-a', 'b'].join('') + String(Date.now()).slice(0, 0);
+    const sliced = 'padding-padding-padding-padding-value-after'.slice(16);
+    const head = serializeRequestHead('GET', '/' + cons, ['Host', 'a', cons, sliced, 'x-b', `${cons}, ${sliced}`], 'none').toString('latin1');
+    assert.equal(head, `GET /${cons} HTTP/1.1\r\nHost: a\r\n${cons}: ${sliced}\r\nx-b: ${cons}, ${sliced}\r\n\r\n`);
+  });
+});
 
 describe('serialiser round trips', () => {
   let oracle: LlhttpOracle;

@@ -12,7 +12,7 @@
 
 import { FORBIDDEN_TRAILERS } from './fields.ts';
 import { reasonPhrase } from './status-text.ts';
-import { allOfClass, FIELD_VALUE, TARGET, TCHAR, writeLatin1 } from './tokens.ts';
+import { allOfClass, CLASS, FIELD_VALUE, TARGET, TCHAR, writeLatin1 } from './tokens.ts';
 
 export class SerializeError extends Error {
   constructor(message: string) {
@@ -35,6 +35,17 @@ const TE_CHUNKED = 'Transfer-Encoding: chunked\r\n';
  * Content-Length or Transfer-Encoding.
  */
 export function serializeRequestHead(method: string, target: string, headers: readonly string[], body: RequestBody): Buffer {
+  if (headers.length % 2 === 0 && (body === 'none' || body === 'chunked' || (Number.isSafeInteger(body) && body >= 0))) {
+    const fast = asciiRequestHead(method, target, headers, framingField(body));
+    if (fast !== null) return fast;
+  }
+  // Something the fast path does not take (a non-ASCII byte, a rule broken):
+  // the char-by-char checks, which also say what is wrong.
+  return checkedRequestHead(method, target, headers, body);
+}
+
+/** serializeRequestHead without its ASCII fast path (exported for the differential test). */
+export function checkedRequestHead(method: string, target: string, headers: readonly string[], body: RequestBody): Buffer {
   if (method.length === 0 || !allOfClass(method, TCHAR)) throw new SerializeError(`invalid method ${JSON.stringify(method)}`);
   if (target.length === 0 || !allOfClass(target, TARGET)) throw new SerializeError(`invalid request target ${JSON.stringify(target)}`);
   const hosts = checkHeaders(headers);
@@ -47,6 +58,95 @@ export function serializeRequestHead(method: string, target: string, headers: re
   off = writeLatin1(buf, target, off);
   off = writeLatin1(buf, ' HTTP/1.1\r\n', off);
   off = writeHeaders(buf, headers, off);
+  off = writeLatin1(buf, framing, off);
+  buf[off++] = 0x0d;
+  buf[off++] = 0x0a;
+  return buf;
+}
+
+interface Utf8Writer {
+  utf8Write(s: string, offset: number, length: number): number;
+}
+
+/** CLASS restricted to ASCII: any byte ≥ 0x80 is in no class here, so it sends a head to the slow path. */
+const ASCII_CLASS: Uint8Array = CLASS.map((bits, c) => (c < 0x80 ? bits : 0));
+
+/**
+ * Writes `s` at `offset` and checks the bytes written: the offset after them,
+ * or -1 when `s` is not all ASCII of class `mask`. The string is written by
+ * V8 in one native call whatever its representation (node:http2 hands out
+ * external strings, concatenations are cons strings), and the check then
+ * reads plain bytes: charCodeAt per char on such strings measured several
+ * µs per request head. UTF-8 of ASCII is latin1; a char ≥ 0x80 either
+ * writes a byte ≥ 0x80 (no class in ASCII_CLASS) or, when its encoding does
+ * not fit, makes the count come short.
+ */
+function putAscii(buf: Buffer, s: string, offset: number, mask: number): number {
+  const n = s.length;
+  if ((buf as unknown as Utf8Writer).utf8Write(s, offset, n) !== n) return -1;
+  const end = offset + n;
+  for (let i = offset; i < end; i++) if ((ASCII_CLASS[buf[i]!]! & mask) === 0) return -1;
+  return end;
+}
+
+/** buf[at, at + lower.length) equals the lowercase ASCII literal `lower`, ignoring case. */
+function bytesEqualLower(buf: Buffer, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = buf[at + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * The request head when every method, target, name and value is ASCII and
+ * passes the same rules as the checks of serializeRequestHead (which name
+ * the problem): null otherwise. Output is byte for byte what the slow path
+ * writes.
+ */
+function asciiRequestHead(method: string, target: string, headers: readonly string[], framing: string): Buffer | null {
+  if (method.length === 0 || target.length === 0) return null;
+  const buf = Buffer.allocUnsafe(method.length + 1 + target.length + 11 + headersLength(headers) + framing.length + 2);
+  let off = putAscii(buf, method, 0, TCHAR);
+  if (off < 0) return null;
+  buf[off++] = 0x20;
+  off = putAscii(buf, target, off, TARGET);
+  if (off < 0) return null;
+  off = writeLatin1(buf, ' HTTP/1.1\r\n', off);
+  let hosts = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const at = off;
+    if (name.length === 0) return null;
+    off = putAscii(buf, name, off, TCHAR);
+    if (off < 0) return null;
+    switch (name.length) {
+      case 4:
+        if (bytesEqualLower(buf, at, 'host')) hosts++;
+        break;
+      case 14:
+        if (bytesEqualLower(buf, at, 'content-length')) return null;
+        break;
+      case 17:
+        if (bytesEqualLower(buf, at, 'transfer-encoding')) return null;
+        break;
+      default:
+    }
+    buf[off++] = 0x3a;
+    buf[off++] = 0x20;
+    const start = off;
+    off = putAscii(buf, headers[i + 1]!, off, FIELD_VALUE);
+    if (off < 0) return null;
+    if (off > start) {
+      // No leading or trailing whitespace (isFieldValue).
+      const first = buf[start]!;
+      const last = buf[off - 1]!;
+      if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) return null;
+    }
+    buf[off++] = 0x0d;
+    buf[off++] = 0x0a;
+  }
+  if (hosts !== 1) return null;
   off = writeLatin1(buf, framing, off);
   buf[off++] = 0x0d;
   buf[off++] = 0x0a;

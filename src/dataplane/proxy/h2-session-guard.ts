@@ -134,6 +134,9 @@ const kOpenedAt = Symbol('martello.h2OpenedAt');
 type GuardedSession = ServerHttp2Session & { [kGuarded]?: SessionState };
 type GuardedStream = ServerHttp2Stream & { [kGuarded]?: SessionState; [kOpenedAt]?: number };
 
+/** What opened() hands a stream's server for streamClosed(): its session's guard state. */
+export type H2StreamGuard = SessionState;
+
 class SessionState {
   readonly guard: H2SessionGuard;
   readonly session: GuardedSession;
@@ -191,19 +194,32 @@ export class H2SessionGuard {
     }
   }
 
-  /** The server's 'stream' listener (one function per server). */
+  /** The server's 'stream' listener (one function per server), for servers whose streams are served by others (the compatibility API). */
   readonly onStream = (stream: ServerHttp2Stream): void => {
-    const state = (stream.session as GuardedSession | undefined)?.[kGuarded];
+    const state = this.opened(stream);
     if (state === undefined) return;
-    const id = stream.id ?? 0;
-    if (id > state.headers.delivered) state.headers.delivered = id;
-    state.open++;
     // The session is gone from a stream by its 'close': keep the state on it.
     const s = stream as GuardedStream;
     s[kGuarded] = state;
     s[kOpenedAt] = performance.now();
     stream.on('close', onStreamClose);
   };
+
+  /**
+   * A delivered stream, for a 'stream' listener that serves it and listens
+   * to its 'close' itself (the engine's H2ClientStream): it keeps the
+   * returned state (undefined: the session is not tracked) and hands it to
+   * streamClosed() on 'close', so a stream needs one 'stream' and one
+   * 'close' listener, not two of each.
+   */
+  opened(stream: ServerHttp2Stream): H2StreamGuard | undefined {
+    const state = (stream.session as GuardedSession | undefined)?.[kGuarded];
+    if (state === undefined) return undefined;
+    const id = stream.id ?? 0;
+    if (id > state.headers.delivered) state.headers.delivered = id;
+    state.open++;
+    return state;
+  }
 
   /** Forgets a session (its 'close'). */
   delete(state: SessionState): void {
@@ -270,11 +286,15 @@ function onSessionClose(this: GuardedSession): void {
 
 function onStreamClose(this: GuardedStream): void {
   const state = this[kGuarded];
-  if (state === undefined) return;
+  if (state !== undefined) streamClosed(state, this[kOpenedAt] ?? 0, this.headersSent);
+}
+
+/** A stream opened() returned `state` for closed: `openedAt` on the performance clock, `headersSent` its response head went out. */
+export function streamClosed(state: H2StreamGuard, openedAt: number, headersSent: boolean): void {
   state.open--;
   if (state.refusal !== null || state.session.destroyed || state.session.closed) return;
   const now = performance.now();
-  if (state.resets.streamClosed(this[kOpenedAt] ?? 0, now, this.headersSent)) state.guard.refuse(state, 'premature_resets', now);
+  if (state.resets.streamClosed(openedAt, now, headersSent)) state.guard.refuse(state, 'premature_resets', now);
 }
 
 function finishRefusal(state: SessionState): void {

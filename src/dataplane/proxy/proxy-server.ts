@@ -219,12 +219,18 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
       prematureResetStreams: this.options.h2PrematureResetStreams,
       prematureResetLifetimeMs: this.options.h2PrematureResetLifetimeMs,
     }, this);
-    // First: the guard learns of each delivered stream before it is served.
-    this.#http2.on('stream', this.#h2Guard.onStream);
     // HTTP/2 clients: the martello engine serves the core stream API itself
-    // (engine/h2-stream-server.ts); the node engine keeps the compatibility API.
-    if (this.#engine !== undefined) this.#http2.on('stream', new H2StreamServer(this.#engine, this.#logger).onStream);
-    else this.#http2.on('request', this.#onRequest);
+    // (engine/h2-stream-server.ts) and tells the guard of each delivered
+    // stream before serving it (one 'stream' listener: EventEmitter copies the
+    // listener array on every emit of an event that has more than one); the
+    // node engine keeps the compatibility API, with the guard's own 'stream'
+    // listener first.
+    if (this.#engine !== undefined) {
+      this.#http2.on('stream', new H2StreamServer(this.#engine, this.#logger, this.#h2Guard).onStream);
+    } else {
+      this.#http2.on('stream', this.#h2Guard.onStream);
+      this.#http2.on('request', this.#onRequest);
+    }
     this.#http2.on('session', this.#onSession);
     this.#http2.on('sessionError', ignoreSocketError);
     // Idle sessions: GOAWAY after the keep-alive time; open streams finish.

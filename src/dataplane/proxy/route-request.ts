@@ -218,16 +218,18 @@ export function routeRequest(table: RouteTable, facts: RequestFacts, settings: R
   const target = canonical.target;
   // Matched without path parameters (";jsessionid=..."), as servlet backends dispatch.
   const path = matchPathOf(canonical.path);
+  // Looked up once, for the SNI rule and for the match.
+  const vhost = table.virtualHostFor(scan.host);
   if (facts.encrypted) {
     // One tenant's certificate must never front another tenant's host: the
     // SNI name and the request's host must select the same virtual host.
     // Not a gRPC status: 421 tells any HTTP/2 client to retry on a new connection.
     const sni = facts.servername;
-    if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== table.virtualHostFor(scan.host)) {
+    if (typeof sni === 'string' && sni !== '' && table.virtualHostFor(sni) !== vhost) {
       return { kind: 'local', status: 421, requestId, close: false, grpc: false, route: null, host: scan.host, path };
     }
   }
-  const match = table.match(scan.host, path);
+  const match = table.matchIn(vhost, path);
   if (match.kind === 'not-found') {
     return { kind: 'local', status: 404, requestId, body: notFoundBody(scan.host, path), close: false, grpc, route: null, host: scan.host, path };
   }
