@@ -6,7 +6,7 @@
 //                 encodes the line as UTF-8 straight into the batch, a
 //                 pooled byte buffer: no syscall, and for the JSON format
 //                 (json-line-encoder.ts) no string and no allocation.
-//   hand-off      every flushIntervalMs (50 ms) while lines wait, or at
+//   hand-off      every flushIntervalMs (100 ms) while lines wait, or at
 //                 once when the batch reaches batchBytes, the batch's buffer
 //                 is transferred (not copied) to a worker thread
 //                 (writer-thread.ts) that does the blocking writes, in chunks
@@ -41,9 +41,14 @@ export interface AccessLogWriterOptions {
   readonly destination: 'stdout' | 'stderr' | (string & {});
   /** Bound on lines not yet written (handed off and not acknowledged, plus the batch), in bytes. Default 4 MiB. */
   readonly maxPendingBytes?: number;
-  /** A batch this large is handed off at once instead of at the next flush. Default 64 KiB; at most POOL_BUFFER_BYTES. */
+  /**
+   * A batch this large is handed off at once instead of at the next flush.
+   * Default 192 KiB; at most POOL_BUFFER_BYTES. Each hand-off wakes the thread
+   * (a context switch on the proxy's core, two messages): with 64 KiB batches
+   * that cost about 8% of a small request's CPU (docs/benchmarks.md).
+   */
   readonly batchBytes?: number;
-  /** Lines wait at most this long before they are handed to the thread. Default 50 ms. */
+  /** Lines wait at most this long before they are handed to the thread. Default 100 ms. */
   readonly flushIntervalMs?: number;
   /** How long close() waits for the pending lines to be written before dropping them. Default 2000 ms. */
   readonly closeTimeoutMs?: number;
@@ -93,9 +98,9 @@ export class AccessLogWriter {
 
   constructor(options: AccessLogWriterOptions) {
     this.#maxPending = positive('maxPendingBytes', options.maxPendingBytes ?? 4 * 1024 * 1024);
-    this.#batchBytes = Math.min(POOL_BUFFER_BYTES, positive('batchBytes', options.batchBytes ?? 64 * 1024));
+    this.#batchBytes = Math.min(POOL_BUFFER_BYTES, positive('batchBytes', options.batchBytes ?? 192 * 1024));
     this.#closeTimeoutMs = positive('closeTimeoutMs', options.closeTimeoutMs ?? 2000);
-    this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 50);
+    this.#flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? 100);
     this.#sink = openSink(options.destination);
     this.#control = new Int32Array(new SharedArrayBuffer(4));
     const workerData: WriterThreadData = { kind: 'martello-access-log', fd: this.#sink.fd, control: this.#control.buffer as SharedArrayBuffer };
