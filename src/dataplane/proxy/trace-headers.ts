@@ -10,7 +10,8 @@
 //   unchanged; only a request without one gets a new trace (--trace-create),
 //   so that the backend's spans and our access log share a trace id.
 
-import { decideTrace, formatTraceparent, FLAG_SAMPLED, type IdSource, parseTraceparent, type TracePolicy } from '../../observability/tracing/trace-context.ts';
+import { equalsLowerAscii } from '../http1/tokens.ts';
+import { decideTrace, FLAG_SAMPLED, type IdSource, parseTraceparent, type TracePolicy } from '../../observability/tracing/trace-context.ts';
 
 export interface TraceSettings {
   readonly policy: TracePolicy;
@@ -39,13 +40,12 @@ export function traceUpstream(headers: string[], traceparent: string | undefined
     const incoming = traceparent === undefined ? null : parseTraceparent(traceparent);
     if (incoming !== null) return { traceId: incoming.traceId, spanId: '', parentSpanId: incoming.parentId, sampled: false };
     if (!settings.policy.create) return null;
-    const traceId = settings.ids.traceId();
-    const spanId = settings.ids.spanId();
     const sampled = settings.random() < settings.policy.sampleRatio;
+    const value = settings.ids.traceparent(sampled ? FLAG_SAMPLED : 0);
     // A malformed traceparent (or tracestate without a valid parent) must not reach the backend next to ours.
-    removeHeaders(headers, 'traceparent', 'tracestate');
-    headers.push('traceparent', formatTraceparent(traceId, spanId, sampled ? FLAG_SAMPLED : 0));
-    return { traceId, spanId: '', parentSpanId: '', sampled: false };
+    if (traceparent !== undefined || tracestate.length > 0 || hasTraceHeader(headers)) removeHeaders(headers, 'traceparent', 'tracestate');
+    headers.push('traceparent', value);
+    return { traceId: settings.ids.lastTraceId(), spanId: '', parentSpanId: '', sampled: false };
   }
   const decision = decideTrace(traceparent, tracestate, settings.policy, settings.ids, settings.random);
   if (decision === null) return null;
@@ -55,12 +55,21 @@ export function traceUpstream(headers: string[], traceparent: string | undefined
   return { traceId: decision.traceId, spanId: decision.spanId, parentSpanId: decision.parentSpanId, sampled: decision.sampled };
 }
 
+/** A traceparent sent more than once reaches traceUpstream as undefined: look for one. */
+function hasTraceHeader(headers: readonly string[]): boolean {
+  for (let r = 0; r < headers.length; r += 2) {
+    const name = headers[r]!;
+    if (name.length === 11 && equalsLowerAscii(name, 'traceparent')) return true;
+  }
+  return false;
+}
+
 function removeHeaders(headers: string[], a: string, b: string): void {
   let w = 0;
   for (let r = 0; r + 1 < headers.length; r += 2) {
     const name = headers[r]!;
     const len = name.length;
-    if ((len === a.length || len === b.length) && (name.toLowerCase() === a || name.toLowerCase() === b)) continue;
+    if ((len === a.length && equalsLowerAscii(name, a)) || (len === b.length && equalsLowerAscii(name, b))) continue;
     headers[w++] = name;
     headers[w++] = headers[r + 1]!;
   }

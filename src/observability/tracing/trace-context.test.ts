@@ -235,6 +235,33 @@ test('IdSource: an all-zero draw never comes out', () => {
   }
 });
 
+test('IdSource.traceparent: one valid version-00 value per draw, ids from the pool as hex, flags as given; never an all-zero id', () => {
+  // 4800 = 200 draws of 24 bytes: both sources refill at the same points.
+  const counting = new IdSource(countingFiller(), 4800);
+  const reference = new IdSource(countingFiller(), 4800);
+  for (let i = 0; i < 500; i++) {
+    const flags = i % 3 === 0 ? 1 : i % 3 === 1 ? 0 : 0x1ff;
+    const value = counting.traceparent(flags);
+    // The same bytes drawn as two ids by the reference source.
+    const traceId = reference.traceId();
+    const spanId = reference.spanId();
+    assert.equal(value, formatTraceparent(traceId, spanId, flags));
+    assert.equal(value.slice(3, 35), traceId);
+    assert.equal(counting.lastTraceId(), traceId);
+    const parsed = parseTraceparent(value);
+    assert.notEqual(parsed, null, value);
+    assert.equal(parsed!.traceId, traceId);
+    assert.equal(parsed!.parentId, spanId);
+  }
+  const zeros = new IdSource((buf) => buf.fill(0), 4096);
+  for (let i = 0; i < 200; i++) {
+    const value = zeros.traceparent(1);
+    assert.notEqual(value.slice(3, 35), '0'.repeat(32));
+    assert.notEqual(value.slice(36, 52), '0'.repeat(16));
+    assert.notEqual(parseTraceparent(value), null);
+  }
+});
+
 test('IdSource (crypto): 100k trace ids and 100k span ids, none all-zero, none repeated', () => {
   const ids = new IdSource();
   const traces = new Set<string>();
