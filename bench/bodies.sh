@@ -35,6 +35,7 @@ CHECK_ONLY=0
 READY_TIMEOUT=30
 BAR=0.8
 FLAT_MB=32
+MARTELLO_EXTRA=""
 QUIET_WAIT=60
 TRANSFERS=5        # 100 MB transfers per measured run (one curl each, back to back)
 XFER_TIMEOUT=60    # seconds allowed per 100 MB transfer
@@ -70,6 +71,7 @@ Options:
   --no-docs          print the results only; do not touch the docs page
   --bar X            Martello/nginx throughput ratio to report against (default $BAR)
   --flat-mb M        "flat memory": peak - idle and after - idle both <= M MiB (default $FLAT_MB)
+  --martello-args S  extra arguments appended to 'martello serve' (e.g. "--access-log off")
   --check            only check the prerequisites and exit
   -h, --help         this text
 
@@ -94,6 +96,7 @@ while [ $# -gt 0 ]; do
     --no-docs) WRITE_DOCS=0; shift ;;
     --bar) BAR=${2:?}; shift 2 ;;
     --flat-mb) FLAT_MB=${2:?}; shift 2 ;;
+    --martello-args) MARTELLO_EXTRA=${2?}; shift 2 ;;
     --check) CHECK_ONLY=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -273,6 +276,8 @@ start_martello() {
   # --max-body-size 0: the 100 MB uploads are over the 10m default (nginx here has client_max_body_size 0).
   local cmd=(taskset -c "$PROXY_CPU" "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1 --log-level warn --max-body-size 0
     --listen-http "127.0.0.1:$MARTELLO_PORT" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$ADMIN_PORT")
+  # shellcheck disable=SC2206 # a word list by design
+  [ -n "$MARTELLO_EXTRA" ] && cmd+=($MARTELLO_EXTRA)
   note_cmd "${cmd[*]}   # manifests: bench/bodies/martello-manifests.yaml.tmpl"
   "${cmd[@]}" >"$TMP/martello.log" 2>&1 &
   PID[martello]=$!; PIDS+=("$!")
