@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { ExchangeRecord, type HttpProtocol, type RouteRef } from '../exchange-record.ts';
 import { compileAccessLogFormat, MAX_VALUE_CHARS, type AccessLogFormatter } from './format.ts';
 import { JSON_LINE_ENCODER, STRING_LINE_ENCODER } from './json-line-encoder.ts';
+import { typical } from './test-support/records.ts';
 
 const JSON_FORMAT = compileAccessLogFormat('json') as AccessLogFormatter;
 
@@ -26,28 +27,6 @@ function encoded(r: ExchangeRecord, at = 0): Buffer {
 
 function routeRef(namespace: string, ingress: string, service: string): RouteRef {
   return Object.freeze({ namespace, ingress, service, host: 'h', key: `${namespace}\0${ingress}\0${service}`, hostKey: '' });
-}
-
-function typical(): ExchangeRecord {
-  const r = new ExchangeRecord();
-  r.startedAt = 1000;
-  r.startedWall = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
-  r.endedAt = 1012.3456789;
-  r.method = 'GET';
-  r.host = 'app.example.com';
-  r.path = '/api/v1/users/12345/orders';
-  r.tls = 'TLSv1.3';
-  r.clientAddress = '10.244.1.17';
-  r.route = routeRef('shop', 'storefront', 'orders');
-  r.status = 200;
-  r.bytesIn = 17;
-  r.bytesOut = 5123;
-  r.upstream = '10.244.2.9:8080';
-  r.upstreamStartedAt = 1000.25;
-  r.upstreamHeadAt = 1011.95;
-  r.requestId = '5f0c6e2a9b7d4c1e8f3a2b6c7d8e9f01';
-  r.traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-  return r;
 }
 
 // Strings of every kind a client can put in a value: plain ASCII, quotes and
