@@ -43,7 +43,7 @@ export function traceUpstream(headers: string[], traceparent: string | undefined
     const sampled = settings.random() < settings.policy.sampleRatio;
     const value = settings.ids.traceparent(sampled ? FLAG_SAMPLED : 0);
     // A malformed traceparent (or tracestate without a valid parent) must not reach the backend next to ours.
-    if (traceparent !== undefined || tracestate.length > 0 || hasTraceHeader(headers)) removeHeaders(headers, 'traceparent', 'tracestate');
+    removeHeaders(headers, 'traceparent', 'tracestate');
     headers.push('traceparent', value);
     return { traceId: settings.ids.lastTraceId(), spanId: '', parentSpanId: '', sampled: false };
   }
@@ -53,15 +53,6 @@ export function traceUpstream(headers: string[], traceparent: string | undefined
   headers.push('traceparent', decision.upstreamTraceparent);
   if (decision.tracestate !== null) headers.push('tracestate', decision.tracestate);
   return { traceId: decision.traceId, spanId: decision.spanId, parentSpanId: decision.parentSpanId, sampled: decision.sampled };
-}
-
-/** A traceparent sent more than once reaches traceUpstream as undefined: look for one. */
-function hasTraceHeader(headers: readonly string[]): boolean {
-  for (let r = 0; r < headers.length; r += 2) {
-    const name = headers[r]!;
-    if (name.length === 11 && equalsLowerAscii(name, 'traceparent')) return true;
-  }
-  return false;
 }
 
 function removeHeaders(headers: string[], a: string, b: string): void {

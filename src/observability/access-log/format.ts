@@ -103,7 +103,7 @@ export function formatIsoTime(wallMs: number): string | null {
 // ---------------------------------------------------------------------------
 // Values shared by both formats
 
-export function truncate(s: string): string {
+function truncate(s: string): string {
   let cut = MAX_VALUE_CHARS;
   const last = s.charCodeAt(cut - 1);
   // Do not split a surrogate pair.
@@ -115,7 +115,7 @@ export function truncate(s: string): string {
  * The record's path never has a query; this makes sure of it (a transport
  * that forgot to cut it must not leak `?access_token=` into the logs).
  */
-export function withoutQuery(path: string): string {
+function withoutQuery(path: string): string {
   const q = path.indexOf('?');
   return q === -1 ? path : path.slice(0, q);
 }

@@ -16,7 +16,7 @@
 // second and the per-route fragment bytes (both derived from their inputs).
 
 import type { ExchangeRecord, RouteRef } from '../exchange-record.ts';
-import { FRACTIONS, MAX_VALUE_CHARS, TRUNCATION_MARKER, escapeSlow, intOf, jsonRoute, millisText, truncate } from './format.ts';
+import { FRACTIONS, MAX_VALUE_CHARS, TRUNCATION_MARKER, escapeSlow, intOf, jsonRoute, jsonString, millisText } from './format.ts';
 
 /** Writes values of one kind as lines into byte buffers (AccessLogWriter.append). */
 export interface LineEncoder<T> {
@@ -56,7 +56,7 @@ const NULL = ascii('null');
 function putJsonString(out: Uint8Array, pos: number, s: string): number {
   const n = s.length;
   if (n === 0) return put(out, pos, NULL);
-  if (n > MAX_VALUE_CHARS) return putUtf8(out, pos, escapeOrQuote(truncate(s)));
+  if (n > MAX_VALUE_CHARS) return putUtf8(out, pos, jsonString(s));
   out[pos] = 0x22;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -66,14 +66,6 @@ function putJsonString(out: Uint8Array, pos: number, s: string): number {
   }
   out[pos + 1 + n] = 0x22;
   return pos + n + 2;
-}
-
-function escapeOrQuote(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return escapeSlow(s);
-  }
-  return '"' + s + '"';
 }
 
 /** A non-negative safe integer's decimal digits. */

@@ -236,9 +236,9 @@ test('IdSource: an all-zero draw never comes out', () => {
 });
 
 test('IdSource.traceparent: one valid version-00 value per draw, ids from the pool as hex, flags as given; never an all-zero id', () => {
-  // 4800 = 200 draws of 24 bytes: both sources refill at the same points.
-  const counting = new IdSource(countingFiller(), 4800);
-  const reference = new IdSource(countingFiller(), 4800);
+  // Both draw a 16-byte trace id then an 8-byte span id, so they refill at the same points.
+  const counting = new IdSource(countingFiller(), 4096);
+  const reference = new IdSource(countingFiller(), 4096);
   for (let i = 0; i < 500; i++) {
     const flags = i % 3 === 0 ? 1 : i % 3 === 1 ? 0 : 0x1ff;
     const value = counting.traceparent(flags);

@@ -143,19 +143,22 @@ export class IdSource {
    */
   traceparent(flags: number): string {
     const out = this.#scratch;
-    const from = this.#take(24);
-    const pool = this.#pool;
-    let at = 3;
-    for (let i = from; i < from + 24; i++) {
-      const b = pool[i]!;
-      out[at] = HEX_CODES[b >> 4]!;
-      out[at + 1] = HEX_CODES[b & 15]!;
-      at += i === from + 15 ? 3 : 2; // the '-' between the ids stays in place
-    }
+    this.#hex(out, 3, this.#take(16), 16);
+    this.#hex(out, 36, this.#take(8), 8);
     const f = flags & 0xff;
     out[53] = HEX_CODES[f >> 4]!;
     out[54] = HEX_CODES[f & 15]!;
     return out.latin1Slice(0, 55);
+  }
+
+  /** Pool bytes [from, from + n) as hex into out at `at`. */
+  #hex(out: Buffer, at: number, from: number, n: number): void {
+    const pool = this.#pool;
+    for (let i = 0; i < n; i++) {
+      const b = pool[from + i]!;
+      out[at + 2 * i] = HEX_CODES[b >> 4]!;
+      out[at + 2 * i + 1] = HEX_CODES[b & 15]!;
+    }
   }
 
   /**
@@ -176,7 +179,7 @@ export class IdSource {
     return this.#pool.toString('hex', from, from + bytes);
   }
 
-  /** The offset of `bytes` fresh random bytes in the pool; the trace id (first 16) and span id (rest) are never all zero. */
+  /** The offset of `bytes` fresh random bytes in the pool: one id, never all zero. */
   #take(bytes: number): number {
     const pool = this.#pool;
     if (this.#offset + bytes > pool.length) {
@@ -184,14 +187,8 @@ export class IdSource {
       this.#offset = 0;
     }
     const from = this.#offset;
-    const to = from + bytes;
-    this.#offset = to;
-    if (bytes === 24) {
-      nonZero(pool, from, from + 16);
-      nonZero(pool, from + 16, to);
-    } else {
-      nonZero(pool, from, to);
-    }
+    this.#offset = from + bytes;
+    nonZero(pool, from, from + bytes);
     return from;
   }
 }
