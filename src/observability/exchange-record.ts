@@ -63,6 +63,12 @@ export class ExchangeRecord {
   parentSpanId = '';
   /** The span is sampled (exported). */
   sampled = false;
+  /**
+   * What the access log's line encoder keeps between the exchanges of one
+   * connection (the HTTP/1.1 engine reuses its record), opaque here: see
+   * json-line-encoder.ts. Not cleared by reset().
+   */
+  lineMemo: object | null = null;
 
   reset(): void {
     this.startedAt = 0;

@@ -64,8 +64,8 @@ const record = fc.record({
   traceId: value,
 });
 
-function build(v: typeof record extends fc.Arbitrary<infer T> ? T : never): ExchangeRecord {
-  const r = new ExchangeRecord();
+function build(v: typeof record extends fc.Arbitrary<infer T> ? T : never, r = new ExchangeRecord()): ExchangeRecord {
+  r.reset();
   r.startedAt = v.start;
   r.endedAt = v.start + v.took;
   r.startedWall = v.wall;
@@ -129,6 +129,17 @@ describe('JSON_LINE_ENCODER', () => {
     }
   });
 
+  test('durations: every microsecond fraction of a millisecond, as the string formatter writes it', () => {
+    const r = typical();
+    for (let micros = 0; micros < 3000; micros++) {
+      r.startedAt = 1000;
+      r.endedAt = 1000 + micros / 1000;
+      r.upstreamStartedAt = 1000.5;
+      r.upstreamHeadAt = 1000.5 + (2999 - micros) / 1000;
+      assert.deepEqual(encoded(r), expected(r), `${micros} µs`);
+    }
+  });
+
   test('generated records: identical bytes to the string formatter, at any offset, within maxBytes', () => {
     fc.assert(
       fc.property(record, fc.nat({ max: 64 }), (v, at) => {
@@ -137,6 +148,38 @@ describe('JSON_LINE_ENCODER', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  test('one record reused for a connection\'s exchanges (as the HTTP/1.1 engine does): every line identical to the string formatter\'s, as values repeat and change', () => {
+    // A few records, replayed in a generated order through one ExchangeRecord, so that the
+    // runs the encoder remembers per record are reused, replaced and reused again.
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { minLength: 2, maxLength: 12 }), (records, order) => {
+        const r = new ExchangeRecord();
+        for (const i of order) {
+          build(records[i % records.length]!, r);
+          assert.deepEqual(encoded(r), expected(r));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a keep-alive connection\'s repeated client, host, method, upstream and route are still written per line, and follow a change', () => {
+    const r = typical();
+    const lines: Array<Record<string, unknown>> = [];
+    for (const [host, upstream] of [['a.example', '10.0.0.1:80'], ['a.example', '10.0.0.1:80'], ['a.example', '10.0.0.1:80'], ['b.example', '10.0.0.2:80'], ['b.example', '10.0.0.2:80']] as const) {
+      r.host = host;
+      r.upstream = upstream;
+      lines.push(JSON.parse(encoded(r).toString()) as Record<string, unknown>);
+    }
+    assert.deepEqual(lines.map((l) => [l.host, l.upstream, l.client, l.namespace]), [
+      ['a.example', '10.0.0.1:80', '10.244.1.17', 'shop'],
+      ['a.example', '10.0.0.1:80', '10.244.1.17', 'shop'],
+      ['a.example', '10.0.0.1:80', '10.244.1.17', 'shop'],
+      ['b.example', '10.0.0.2:80', '10.244.1.17', 'shop'],
+      ['b.example', '10.0.0.2:80', '10.244.1.17', 'shop'],
+    ]);
   });
 });
 

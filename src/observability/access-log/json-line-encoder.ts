@@ -12,11 +12,12 @@
 // anything else (escapes, non-ASCII, over-long values) takes the string path
 // of format.ts for that one value.
 //
-// Pure: no I/O; the only state is the cached timestamp prefix of the current
-// second and the per-route fragment bytes (both derived from their inputs).
+// Pure: no I/O; the only state is derived from the inputs: the cached
+// timestamp prefix of the current second, the per-route fragment bytes, and
+// each record's LineMemo (the runs its connection repeats, as bytes).
 
 import type { ExchangeRecord, RouteRef } from '../exchange-record.ts';
-import { FRACTIONS, MAX_VALUE_CHARS, TRUNCATION_MARKER, escapeSlow, intOf, jsonRoute, jsonString, millisText } from './format.ts';
+import { MAX_VALUE_CHARS, TRUNCATION_MARKER, escapeSlow, intOf, jsonRoute, jsonString, millisText } from './format.ts';
 
 /** Writes values of one kind as lines into byte buffers (AccessLogWriter.append). */
 export interface LineEncoder<T> {
@@ -92,27 +93,51 @@ function putNumber(out: Uint8Array, pos: number, n: number): number {
   return v === null ? put(out, pos, NULL) : putAscii(out, pos, '' + v);
 }
 
-/** millisText(d, 'null') as bytes. */
+/**
+ * millisText(d, 'null') as bytes. The fraction's digits are computed, not
+ * looked up in format.ts's FRACTIONS table: in the running proxy the table's
+ * 1,000 strings are out of cache, and the look-up cost more than the rest
+ * of the line's numbers (perf, 2026-11-24).
+ */
 function putMillis(out: Uint8Array, pos: number, d: number): number {
   if (!(d >= 0 && d < 9e12)) return putAscii(out, pos, millisText(d, 'null'));
   const micros = Math.round(d * 1000);
   const whole = Math.floor(micros / 1000);
   pos = putUint(out, pos, whole);
-  return putAscii(out, pos, FRACTIONS[micros - whole * 1000] as string);
+  const fraction = micros - whole * 1000;
+  if (fraction === 0) return pos;
+  // '.d', '.dd' or '.ddd': trailing zeros trimmed.
+  const hundreds = Math.floor(fraction / 100);
+  const tens = Math.floor(fraction / 10) - hundreds * 10;
+  const ones = fraction - hundreds * 100 - tens * 10;
+  out[pos] = 0x2e;
+  out[pos + 1] = 0x30 + hundreds;
+  if (ones !== 0) {
+    out[pos + 2] = 0x30 + tens;
+    out[pos + 3] = 0x30 + ones;
+    return pos + 4;
+  }
+  if (tens !== 0) {
+    out[pos + 2] = 0x30 + tens;
+    return pos + 3;
+  }
+  return pos + 2;
 }
 
-// The timestamp: '"2026-01-02T03:04:05.' cached per second, then 'mmmZ"'.
+// The timestamp: '{"time":"2026-01-02T03:04:05.' cached per second, then 'mmmZ"'.
 let cachedSecond = Number.NaN;
 let cachedPrefix: Uint8Array = new Uint8Array(0);
+const NULL_TIME = ascii('{"time":null');
 
+/** The line's opening: '{"time":' and the start time. */
 function putTime(out: Uint8Array, pos: number, wallMs: number): number {
   // The same validity test as formatIsoTime.
-  if (!(wallMs > 0 && wallMs <= 8.64e15)) return put(out, pos, NULL);
+  if (!(wallMs > 0 && wallMs <= 8.64e15)) return put(out, pos, NULL_TIME);
   const ms = Math.floor(wallMs);
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     const iso = new Date(second * 1000).toISOString();
-    cachedPrefix = ascii('"' + iso.slice(0, iso.length - 4));
+    cachedPrefix = ascii('{"time":"' + iso.slice(0, iso.length - 4));
     cachedSecond = second;
   }
   pos = put(out, pos, cachedPrefix);
@@ -139,7 +164,6 @@ function putRoute(out: Uint8Array, pos: number, route: RouteRef | null): number 
   return put(out, pos, bytes);
 }
 
-const K_TIME = ascii('{"time":');
 const K_CLIENT = ascii(',"client":');
 const K_HOST = ascii(',"host":');
 const K_METHOD = ascii(',"method":');
@@ -154,6 +178,108 @@ const K_UPSTREAM = ascii(',"upstream":');
 const K_REQUEST_ID = ascii(',"request_id":');
 const K_TLS = ascii(',"tls":');
 const K_TRACE_ID = ascii(',"trace_id":');
+
+// Runs of the line that hold a key, a value from a small set and the next
+// key, as one constant each: the protocol and the TLS version.
+const HTTP11_THEN_STATUS = ascii(',"protocol":"HTTP/1.1","status":');
+const HTTP2_THEN_STATUS = ascii(',"protocol":"HTTP/2","status":');
+const HTTP10_THEN_STATUS = ascii(',"protocol":"HTTP/1.0","status":');
+const NO_TLS_THEN_TRACE = ascii(',"tls":null,"trace_id":');
+const TLS13_THEN_TRACE = ascii(',"tls":"TLSv1.3","trace_id":');
+const TLS12_THEN_TRACE = ascii(',"tls":"TLSv1.2","trace_id":');
+
+function putProtocolThenStatusKey(out: Uint8Array, pos: number, protocol: string): number {
+  switch (protocol) {
+    case 'HTTP/1.1': return put(out, pos, HTTP11_THEN_STATUS);
+    case 'HTTP/2': return put(out, pos, HTTP2_THEN_STATUS);
+    case 'HTTP/1.0': return put(out, pos, HTTP10_THEN_STATUS);
+    default: return put(out, putJsonString(out, put(out, pos, K_PROTOCOL), protocol), K_STATUS);
+  }
+}
+
+function putTlsThenTraceKey(out: Uint8Array, pos: number, tls: string): number {
+  switch (tls) {
+    case '': return put(out, pos, NO_TLS_THEN_TRACE);
+    case 'TLSv1.3': return put(out, pos, TLS13_THEN_TRACE);
+    case 'TLSv1.2': return put(out, pos, TLS12_THEN_TRACE);
+    default: return put(out, putJsonString(out, put(out, pos, K_TLS), tls), K_TRACE_ID);
+  }
+}
+
+/**
+ * Kept on a record (ExchangeRecord.lineMemo) between the exchanges of its
+ * connection: the bytes of the runs that a keep-alive connection repeats
+ * from one request to the next, keyed by the values they were made from.
+ *
+ * Why: copying one run costs about as much as copying one key, and the
+ * values in it no longer go through the character loop. The bytes are
+ * kept only when the same values come twice in a row, so a connection
+ * whose values change every time (a balancer alternating endpoints, an
+ * HTTP/2 stream's one-off record) only pays the comparisons.
+ */
+class LineMemo {
+  // ',"client":C,"host":H,"method":M,"path":'
+  client = '';
+  host = '';
+  method = '';
+  peer: Uint8Array | null = null;
+  // ',"upstream":U,"namespace":..,"ingress":..,"service":..,"request_id":'
+  upstream = '';
+  route: RouteRef | null = null;
+  target: Uint8Array | null = null;
+}
+
+function putPeer(out: Uint8Array, pos: number, r: ExchangeRecord, m: LineMemo): number {
+  const client = r.clientAddress;
+  const host = r.host;
+  const method = r.method;
+  if (client === m.client && host === m.host && method === m.method) {
+    if (m.peer !== null) return put(out, pos, m.peer);
+    const end = writePeer(out, pos, client, host, method);
+    m.peer = out.slice(pos, end);
+    return end;
+  }
+  m.client = client;
+  m.host = host;
+  m.method = method;
+  m.peer = null;
+  return writePeer(out, pos, client, host, method);
+}
+
+function writePeer(out: Uint8Array, pos: number, client: string, host: string, method: string): number {
+  pos = putJsonString(out, put(out, pos, K_CLIENT), client);
+  pos = putJsonString(out, put(out, pos, K_HOST), host);
+  pos = putJsonString(out, put(out, pos, K_METHOD), method);
+  return put(out, pos, K_PATH);
+}
+
+function putTarget(out: Uint8Array, pos: number, r: ExchangeRecord, m: LineMemo): number {
+  const upstream = r.upstream;
+  const route = r.route;
+  if (upstream === m.upstream && route === m.route) {
+    if (m.target !== null) return put(out, pos, m.target);
+    const end = writeTarget(out, pos, upstream, route);
+    m.target = out.slice(pos, end);
+    return end;
+  }
+  m.upstream = upstream;
+  m.route = route;
+  m.target = null;
+  return writeTarget(out, pos, upstream, route);
+}
+
+function writeTarget(out: Uint8Array, pos: number, upstream: string, route: RouteRef | null): number {
+  pos = putJsonString(out, put(out, pos, K_UPSTREAM), upstream);
+  return put(out, putRoute(out, pos, route), K_REQUEST_ID);
+}
+
+function memoOf(r: ExchangeRecord): LineMemo {
+  const m = r.lineMemo;
+  if (m instanceof LineMemo) return m;
+  const fresh = new LineMemo();
+  r.lineMemo = fresh;
+  return fresh;
+}
 
 /** Keys, numbers, the time and the route fragment's names (≤ 3 × 253 bytes, DNS labels) fit in this. */
 const FIXED_BYTES = 1024;
@@ -182,21 +308,13 @@ export const JSON_LINE_ENCODER: LineEncoder<ExchangeRecord> = Object.freeze({
   },
 
   encode(r: ExchangeRecord, out: Uint8Array, pos: number): number {
-    pos = put(out, pos, K_TIME);
+    const memo = memoOf(r);
     pos = putTime(out, pos, r.startedWall);
-    pos = put(out, pos, K_CLIENT);
-    pos = putJsonString(out, pos, r.clientAddress);
-    pos = put(out, pos, K_HOST);
-    pos = putJsonString(out, pos, r.host);
-    pos = put(out, pos, K_METHOD);
-    pos = putJsonString(out, pos, r.method);
-    pos = put(out, pos, K_PATH);
+    pos = putPeer(out, pos, r, memo);
     const path = r.path;
     const end = pathEnd(path);
     pos = putJsonString(out, pos, end === path.length ? path : path.slice(0, end));
-    pos = put(out, pos, K_PROTOCOL);
-    pos = putJsonString(out, pos, r.protocol);
-    pos = put(out, pos, K_STATUS);
+    pos = putProtocolThenStatusKey(out, pos, r.protocol);
     pos = putNumber(out, pos, r.status);
     pos = put(out, pos, K_BYTES_RECEIVED);
     pos = putNumber(out, pos, r.bytesIn);
@@ -206,14 +324,9 @@ export const JSON_LINE_ENCODER: LineEncoder<ExchangeRecord> = Object.freeze({
     pos = putMillis(out, pos, r.endedAt - r.startedAt);
     pos = put(out, pos, K_UPSTREAM_DURATION);
     pos = r.upstreamStartedAt > 0 && r.upstreamHeadAt > 0 ? putMillis(out, pos, r.upstreamHeadAt - r.upstreamStartedAt) : put(out, pos, NULL);
-    pos = put(out, pos, K_UPSTREAM);
-    pos = putJsonString(out, pos, r.upstream);
-    pos = putRoute(out, pos, r.route);
-    pos = put(out, pos, K_REQUEST_ID);
+    pos = putTarget(out, pos, r, memo);
     pos = putJsonString(out, pos, r.requestId);
-    pos = put(out, pos, K_TLS);
-    pos = putJsonString(out, pos, r.tls);
-    pos = put(out, pos, K_TRACE_ID);
+    pos = putTlsThenTraceKey(out, pos, r.tls);
     pos = putJsonString(out, pos, r.traceId);
     out[pos] = 0x7d; // }
     out[pos + 1] = 0x0a;
