@@ -48,7 +48,7 @@ function curlAvailable(): Promise<boolean> {
   });
 }
 
-test('a 128 MB download through the engine: scavenges requested per 16 MB read, dead read buffers stay far below 64 MB', async (t) => {
+test('a 128 MB download through the engine: scavenges requested per RECLAIM_BYTES read, dead read buffers stay far below 64 MB', async (t) => {
   if (!(await curlAvailable())) {
     t.skip('curl is not installed (CI installs it: .ci/run)');
     return;
