@@ -153,7 +153,7 @@ function jsonNumber(n: number | null): string {
 }
 
 // '', '.001', ..., '.01', ..., '.999': the fraction of a millisecond count, trailing zeros trimmed.
-export const FRACTIONS: readonly string[] = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : ('.' + String(i).padStart(3, '0')).replace(/0+$/, '')));
+const FRACTIONS: readonly string[] = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : ('.' + String(i).padStart(3, '0')).replace(/0+$/, '')));
 
 /**
  * Milliseconds with up to 3 decimals as text: integer arithmetic and a table

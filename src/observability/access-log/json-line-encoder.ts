@@ -95,7 +95,7 @@ function putNumber(out: Uint8Array, pos: number, n: number): number {
 
 /**
  * millisText(d, 'null') as bytes. The fraction's digits are computed, not
- * looked up in format.ts's FRACTIONS table: in the running proxy the table's
+ * looked up in the table format.ts's millisText uses: in the running proxy the table's
  * 1,000 strings are out of cache, and the look-up cost more than the rest
  * of the line's numbers (perf, 2026-11-24).
  */
@@ -214,8 +214,9 @@ function putTlsThenTraceKey(out: Uint8Array, pos: number, tls: string): number {
  * Why: copying one run costs about as much as copying one key, and the
  * values in it no longer go through the character loop. The bytes are
  * kept only when the same values come twice in a row, so a connection
- * whose values change every time (a balancer alternating endpoints, an
- * HTTP/2 stream's one-off record) only pays the comparisons.
+ * whose values change every time (a balancer alternating endpoints) only
+ * pays the comparisons, and a one-off record (an HTTP/2 stream's, the
+ * node:http path's) one small LineMemo besides.
  */
 class LineMemo {
   // ',"client":C,"host":H,"method":M,"path":'
