@@ -13,6 +13,7 @@
 #
 #   bash bench/paired.sh --a-args "--access-log off" --b-args "" [--reps 3] [--seconds 8]
 #   bash bench/paired.sh --a-root /tmp/worktree-old --b-root . [...]   # two trees
+#   bash bench/paired.sh --path /16k [...]   # 16 KiB responses (bench/bodies' static backend)
 #
 # Prints one line per repetition and the median of A/B. Needs nginx, wrk,
 # taskset, curl, python3 and node_modules/.bin/node (npm ci).
@@ -21,7 +22,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-A_ROOT=$ROOT B_ROOT=$ROOT A_ARGS="" B_ARGS="" REPS=3 SECONDS_PER_RUN=8 CONNS=50
+A_ROOT=$ROOT B_ROOT=$ROOT A_ARGS="" B_ARGS="" REPS=3 SECONDS_PER_RUN=8 CONNS=50 URL_PATH=/
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
     --reps) REPS=$2; shift 2 ;;
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --path) URL_PATH=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "paired: unknown option $1" >&2; usage 2 ;;
   esac
@@ -61,7 +63,14 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 BACKEND_PORT=$(free_port) STATUS_PORT=$(free_port)
 mkdir -p "$TMP/backend-tmp" "$TMP/manifests"
-fill "$HERE/conf/backend.nginx.conf.tmpl" "$TMP/backend.conf" DIR="$TMP" BACKEND_PORT="$BACKEND_PORT" STATUS_PORT="$STATUS_PORT" BODY="paired backend: a fixed body"
+case $URL_PATH in
+  /) fill "$HERE/conf/backend.nginx.conf.tmpl" "$TMP/backend.conf" DIR="$TMP" BACKEND_PORT="$BACKEND_PORT" STATUS_PORT="$STATUS_PORT" BODY="paired backend: a fixed body" ;;
+  /16k)
+    # The nginx worker (user nobody) reads the file: the temp dir is 0700.
+    chmod 755 "$TMP"; mkdir -p "$TMP/files"; head -c 16384 /dev/urandom >"$TMP/files/16k"; chmod 644 "$TMP/files/16k"
+    fill "$HERE/bodies/backend.nginx.conf.tmpl" "$TMP/backend.conf" DIR="$TMP" BACKEND_PORT="$BACKEND_PORT" ;;
+  *) echo "paired: --path is / or /16k" >&2; exit 2 ;;
+esac
 fill "$HERE/conf/martello-manifests.yaml.tmpl" "$TMP/manifests/bench.yaml" BACKEND_PORT="$BACKEND_PORT"
 taskset -c 1 nginx -p "$TMP" -e "$TMP/backend-error.log" -c "$TMP/backend.conf" -g 'daemon off;' &
 PIDS+=($!)
@@ -74,7 +83,7 @@ start_martello() { # root port admin args -> pid
 }
 wait_ready() {
   local i
-  for i in $(seq 150); do curl -sf -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$1/" && return 0; sleep 0.2; done
+  for i in $(seq 150); do curl -sf -o /dev/null -H 'Host: bench.local' "http://127.0.0.1:$1$URL_PATH" && return 0; sleep 0.2; done
   echo "paired: Martello on port $1 did not answer (see its output below)" >&2; cat "$TMP/martello-$1.out" >&2; exit 1
 }
 
@@ -91,14 +100,14 @@ for rep in $(seq "$REPS"); do
   PIDS+=("$pa" "$pb")
   wait_ready "$PA"; wait_ready "$PB"
   # Warm-up (JIT, pooled upstream connections), then the measured run: both at once.
-  taskset -c 1 timeout 10 wrk -t1 -c"$half" -d2s -H 'Host: bench.local' "http://127.0.0.1:$PA/" >/dev/null &
+  taskset -c 1 timeout 10 wrk -t1 -c"$half" -d2s -H 'Host: bench.local' "http://127.0.0.1:$PA$URL_PATH" >/dev/null &
   w=$!
-  taskset -c 1 timeout 10 wrk -t1 -c"$half" -d2s -H 'Host: bench.local' "http://127.0.0.1:$PB/" >/dev/null
+  taskset -c 1 timeout 10 wrk -t1 -c"$half" -d2s -H 'Host: bench.local' "http://127.0.0.1:$PB$URL_PATH" >/dev/null
   wait "$w"
   a0=$(cpu_ticks "$pa") b0=$(cpu_ticks "$pb")
-  taskset -c 1 timeout $((SECONDS_PER_RUN + 20)) wrk -t1 -c"$half" -d"${SECONDS_PER_RUN}s" -H 'Host: bench.local' "http://127.0.0.1:$PA/" >"$TMP/a.wrk" &
+  taskset -c 1 timeout $((SECONDS_PER_RUN + 20)) wrk -t1 -c"$half" -d"${SECONDS_PER_RUN}s" -H 'Host: bench.local' "http://127.0.0.1:$PA$URL_PATH" >"$TMP/a.wrk" &
   w=$!
-  taskset -c 1 timeout $((SECONDS_PER_RUN + 20)) wrk -t1 -c"$half" -d"${SECONDS_PER_RUN}s" -H 'Host: bench.local' "http://127.0.0.1:$PB/" >"$TMP/b.wrk"
+  taskset -c 1 timeout $((SECONDS_PER_RUN + 20)) wrk -t1 -c"$half" -d"${SECONDS_PER_RUN}s" -H 'Host: bench.local' "http://127.0.0.1:$PB$URL_PATH" >"$TMP/b.wrk"
   wait "$w"
   a1=$(cpu_ticks "$pa") b1=$(cpu_ticks "$pb")
   kill "$pa" "$pb"; wait "$pa" "$pb" 2>/dev/null || true

@@ -41,6 +41,7 @@ import { QUEUED, REFUSED } from './upstream-pool.ts';
 import { type MutableExchangeTimeouts, newExchangeTimeouts, resolveTimeouts, type UpstreamConnection, type UpstreamUser } from './upstream-connection.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 import { noteBytesRead } from './read-garbage.ts';
+import { readChunks, releaseReads } from './socket-reads.ts';
 import { type FailureKind, RetryState } from './retry-state.ts';
 
 const kClient = Symbol('martello.clientConnection');
@@ -201,7 +202,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     this.socket = s;
     s[kClient] = this;
     s.on('error', ignoreError);
-    s.on('data', onData);
+    readChunks(s, onData);
     s.on('end', onEnd);
     s.on('close', onClose);
     s.on('drain', onDrain);
@@ -907,7 +908,7 @@ export class ClientConnection implements RequestHandler, UpstreamUser, Expiring 
     ctx.sweep.delete(this);
     ctx.connectionClosed(this);
     s[kClient] = undefined;
-    s.removeListener('data', onData);
+    releaseReads(s, onData);
     s.removeListener('end', onEnd);
     s.removeListener('drain', onDrain);
     if (this.#paused) s.resume();

@@ -20,6 +20,7 @@ import type { ProxyOptions } from '../proxy/options.ts';
 import { CHUNK_END, LAST_CHUNK, type ResponseHandler, type ResponseHead, ResponseParser, chunkHeader } from '../http1/index.ts';
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
 import { noteBytesRead } from './read-garbage.ts';
+import { sharedReadOption } from './socket-reads.ts';
 import type { UpstreamFailureReason } from '../../observability/metrics/request-metrics.ts';
 
 /**
@@ -168,7 +169,8 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
     socket[kConn] = this;
     socket.on('error', onSocketError);
     socket.once(endpoint.tls === null ? 'connect' : 'secureConnect', onSocketConnect);
-    socket.on('data', onSocketData);
+    // Plain TCP sockets read into the shared buffer (dial); TLS ones emit 'data'.
+    if (endpoint.tls !== null) socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.on('drain', onSocketDrain);
@@ -402,7 +404,7 @@ export class UpstreamConnection implements ResponseHandler, Expiring {
 
 function dial(endpoint: UpstreamEndpoint): Socket | TLSSocket {
   const { address, port, tls } = endpoint;
-  if (tls === null) return netConnect({ host: address, port, noDelay: true });
+  if (tls === null) return netConnect({ host: address, port, noDelay: true, onread: sharedReadOption(onSocketData) });
   // As for HTTP/2 upstreams: SNI only for a configured name (never the
   // client's Host, never an IP address); verification when the cluster asks.
   const servername = tls.serverName !== null && isIP(tls.serverName) === 0 ? tls.serverName : undefined;
