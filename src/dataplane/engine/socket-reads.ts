@@ -56,6 +56,7 @@ export const BULK_READ_BYTES = 32 * 1024;
 export const POOLED_COPY_BYTES = 4 * 1024;
 
 const SHARED = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+const SHARED_MEMORY = SHARED.buffer;
 
 /** The buffer the socket being read gets next; set by takeRead, handed to Node by nextBuffer. */
 let next: Buffer = SHARED;
@@ -84,7 +85,9 @@ function takeRead(buffer: Uint8Array, nread: number): Buffer {
     // own, as Node would have allocated (pool slabs kept alive by one
     // long-lived slice were promoted and cost full collections).
     chunk = nread < POOLED_COPY_BYTES ? Buffer.allocUnsafe(nread) : Buffer.allocUnsafeSlow(nread);
-    chunk.set(nread === buffer.length ? buffer : buffer.subarray(0, nread));
+    // A view made from the cached ArrayBuffer: subarray() reads `.buffer`,
+    // a runtime call that showed up in perf (0.7 % of the proxy's samples).
+    chunk.set(buffer === SHARED ? new Uint8Array(SHARED_MEMORY, 0, nread) : new Uint8Array(buffer.buffer, buffer.byteOffset, nread));
     copied++;
   }
   next = nread >= BULK_READ_BYTES ? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES) : SHARED;
