@@ -58,7 +58,7 @@ export const POOLED_COPY_BYTES = 4 * 1024;
 const SHARED = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 const SHARED_MEMORY = SHARED.buffer;
 
-/** The buffer the socket being read gets next; set by takeRead, handed to Node by nextBuffer. */
+/** The buffer the socket being read gets next: set by chooseNext, handed to Node (and reset) by nextBuffer. */
 let next: Buffer = SHARED;
 /** Reads handed over in the socket's own buffer, and reads copied out (tests). */
 let handedOver = 0;
@@ -70,28 +70,31 @@ export type ChunkListener = (this: Socket, chunk: Buffer) => void;
 /** What Node calls with the read buffer after each read; `this` is the socket. True: keep reading. */
 type ReadCallback = (this: Socket, nread: number, buffer: Uint8Array) => boolean;
 
-/**
- * The chunk of one read (`nread` bytes at the start of `buffer`), and the
- * choice of the buffer for the same socket's next read.
- */
+/** The chunk of one read: `nread` bytes at the start of `buffer`. */
 function takeRead(buffer: Uint8Array, nread: number): Buffer {
-  let chunk: Buffer;
   if (buffer !== SHARED && nread >= BULK_READ_BYTES) {
     // The socket's own buffer, mostly filled: handed over, never written again.
-    chunk = Buffer.from(buffer.buffer, buffer.byteOffset, nread);
     handedOver++;
-  } else {
-    // Small reads share Node's pool; larger ones get an ArrayBuffer of their
-    // own, as Node would have allocated (pool slabs kept alive by one
-    // long-lived slice were promoted and cost full collections).
-    chunk = nread < POOLED_COPY_BYTES ? Buffer.allocUnsafe(nread) : Buffer.allocUnsafeSlow(nread);
-    // A view made from the cached ArrayBuffer: subarray() reads `.buffer`,
-    // a runtime call that showed up in perf (0.7 % of the proxy's samples).
-    chunk.set(buffer === SHARED ? new Uint8Array(SHARED_MEMORY, 0, nread) : new Uint8Array(buffer.buffer, buffer.byteOffset, nread));
-    copied++;
+    return Buffer.from(buffer.buffer, buffer.byteOffset, nread);
   }
-  next = nread >= BULK_READ_BYTES ? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES) : SHARED;
+  // Small reads share Node's pool; larger ones get an ArrayBuffer of their
+  // own, as Node would have allocated (16 KiB reads copied into the pool
+  // cost more full collections than Node's own reads, paired runs).
+  const chunk = nread < POOLED_COPY_BYTES ? Buffer.allocUnsafe(nread) : Buffer.allocUnsafeSlow(nread);
+  // A view made from the cached ArrayBuffer: subarray() reads `.buffer`,
+  // a runtime call that showed up in perf (0.7 % of the proxy's samples).
+  chunk.set(buffer === SHARED ? new Uint8Array(SHARED_MEMORY, 0, nread) : new Uint8Array(buffer.buffer, buffer.byteOffset, nread));
+  copied++;
   return chunk;
+}
+
+/**
+ * Chooses the buffer of the same socket's next read. Called after the
+ * listener returned: a socket dialled from inside the listener asks
+ * nextBuffer for its first buffer and must get the shared one.
+ */
+function chooseNext(nread: number): void {
+  if (nread >= BULK_READ_BYTES) next = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 }
 
 /** Node asks for the buffer of the socket's next read right after each read callback. */
@@ -109,6 +112,7 @@ function readCallbackFor(listener: ChunkListener): ReadCallback {
   if (cb === undefined) {
     cb = function onRead(this: Socket, nread: number, buffer: Uint8Array): boolean {
       listener.call(this, takeRead(buffer, nread));
+      chooseNext(nread);
       // Pausing is the listener's own business (socket.pause() stops the reads).
       return true;
     };
@@ -194,6 +198,7 @@ export function readChunks(socket: Socket | TLSSocket, listener: ChunkListener):
 /** Node's callback for a socket handed on: each read becomes a 'data' event, as if it had never been ours. */
 function emitData(this: Socket, nread: number, buffer: Uint8Array): boolean {
   this.emit('data', takeRead(buffer, nread));
+  chooseNext(nread);
   return true;
 }
 
