@@ -1,7 +1,9 @@
 // Keeps the garbage of socket reads bounded during large transfers.
 //
-// Every read Node makes from a socket lands in a fresh ArrayBuffer (up to
-// 64 KiB) outside the JavaScript heap. Its memory comes back only when a
+// Every large read from a socket lands in an ArrayBuffer of its own (up to
+// 64 KiB) outside the JavaScript heap: Node's own reads always do, and the
+// engine's do from 4 KiB up (socket-reads.ts: copies, and the buffers of
+// bulk reads handed over whole). Its memory comes back only when a
 // garbage collection finds the Buffer dead, and V8 collects when its young
 // generation fills with JavaScript objects, or when the external memory
 // grows about 64 MB past the last collection. A proxy relaying a 100 MB body
