@@ -76,8 +76,15 @@ const F_NONE = 0;
 const F_RAW = 1;
 const F_CHUNKED = 2;
 
-/** Body bytes copied behind a held-back response head into one write; larger ones go as a second write. */
-const SMALL_BODY_BYTES = 16 * 1024;
+/**
+ * Body bytes copied behind a held-back response head into one write; larger
+ * ones go as a second write. Not 16 KiB, as it was: merged 16 KiB responses
+ * took a 64 KiB slab of Node's Buffer pool every few responses, and V8 ran a
+ * full mark-compact about every 20 ms of JavaScript (--trace-gc: 31-53 in
+ * 8 s; with two writes, 0-4). Interleaved runs: 55 against 61 µs per 16 KiB
+ * response (docs/benchmarks.md, 2026-11-24).
+ */
+const SMALL_BODY_BYTES = 4 * 1024;
 
 function onData(this: TaggedSocket, chunk: Buffer): void {
   this[kClient]?.data(chunk);
