@@ -33,6 +33,7 @@ export const LISTEN_FLAGS = {
   'default-ssl-certificate': { type: 'string' },
   'log-level': { type: 'string', default: 'info' },
   'http1-engine': { type: 'string' },
+  'h2-server': { type: 'string' },
 } as const satisfies Record<string, FlagSpec>;
 
 /** TLS and protocol behaviour, named after ingress-nginx's ConfigMap keys. */
@@ -73,10 +74,13 @@ export const TLS_HELP = `  --default-ssl-certificate NS/NAME    kubernetes.io/tl
                                    balancing for Ingresses without a load-balance annotation (default round_robin)
   --http1-engine martello|node     who serves HTTP/1.1 clients and upstreams: Martello's own engine on raw
                                    sockets, or node:http with undici (default: martello)
+  --h2-server node|martello        who serves HTTP/2 clients: node:http2, or Martello's own HTTP/2 server
+                                   (needs --http1-engine martello; default: martello)
 `;
 
 type TlsFlagValues = {
   'http1-engine'?: string;
+  'h2-server'?: string;
   'ssl-redirect'?: boolean;
   'https-redirect-port'?: string;
   hsts?: boolean;
@@ -109,6 +113,10 @@ export function proxyOptionsFrom(values: TlsFlagValues): Partial<ProxyOptions> {
   if (engine !== undefined && engine !== 'node' && engine !== 'martello') {
     throw new UsageError(`--http1-engine: expected node or martello, got "${engine}"`);
   }
+  const h2Server = values['h2-server'];
+  if (h2Server !== undefined && h2Server !== 'node' && h2Server !== 'martello') {
+    throw new UsageError(`--h2-server: expected node or martello, got "${h2Server}"`);
+  }
   const path = {
     mergeSlashes: values['path-merge-slashes'] !== false,
     rejectEncodedSlash: values['allow-encoded-slashes'] !== true,
@@ -126,7 +134,7 @@ export function proxyOptionsFrom(values: TlsFlagValues): Partial<ProxyOptions> {
   if (underscores !== 'reject' && underscores !== 'drop' && underscores !== 'allow') {
     throw new UsageError(`--headers-with-underscores: expected reject, drop or allow, got "${underscores}"`);
   }
-  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true, path, trustedProxyCidrs: trusted, headersWithUnderscores: underscores, ...(engine === undefined ? {} : { engine }) };
+  return { hsts, httpsRedirectPort: port, h2c: values.h2c === true, path, trustedProxyCidrs: trusted, headersWithUnderscores: underscores, ...(engine === undefined ? {} : { engine }), ...(h2Server === undefined ? {} : { h2Server }) };
 }
 
 /** "namespace/name" of --default-ssl-certificate, validated. */

@@ -6,13 +6,17 @@
 // The limits are node:http2 / nghttp2's with the settings the proxy passes
 // (maxHeaderListSize, maxHeaderListPairs, ...); the header-phase deadline and
 // the premature-reset accounting are Martello's own (h2-session-guard.ts).
+// With the martello engine the suite runs against both HTTP/2 servers:
+// Martello's own (h2-connection.ts, which applies the same limits itself)
+// and node:http2.
 // docs/security-tests.md says which is which.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { generateDefaultCertificate } from '../../src/shared/pki/default-certificate.ts';
-import { HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
+import { H2_SERVERS, HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
+import type { H2ServerKind, Http1EngineKind } from '../../src/dataplane/proxy/options.ts';
 import { type CountingBackend, sleep, startCountingBackend, until } from './support.ts';
 
 // ---------------------------------------------------------------------------
@@ -194,8 +198,13 @@ function refused(p: RunningProxy, reason: 'header_timeout' | 'premature_resets')
 
 // ---------------------------------------------------------------------------
 
-for (const engine of HTTP1_ENGINES) {
-  describe(`[${engine}] attacks: HTTP/2 floods`, () => {
+/** Each engine; with the martello engine, each HTTP/2 server (the node engine always serves HTTP/2 with node:http2). */
+const VARIANTS: ReadonlyArray<readonly [Http1EngineKind, H2ServerKind]> = HTTP1_ENGINES.flatMap(
+  (e): Array<readonly [Http1EngineKind, H2ServerKind]> => (e === 'martello' ? H2_SERVERS.map((h) => [e, h] as const) : [[e, 'node']]),
+);
+
+for (const [engine, h2Server] of VARIANTS) {
+  describe(`[${engine}, h2Server ${h2Server}] attacks: HTTP/2 floods`, () => {
     let a: CountingBackend;
     let p: RunningProxy;
 
@@ -203,7 +212,7 @@ for (const engine of HTTP1_ENGINES) {
       a = await startCountingBackend('a');
       p = await startProxy(
         { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
-        { engine, keepAliveTimeoutMs: 1000, headersTimeoutMs: 500 },
+        { engine, h2Server, keepAliveTimeoutMs: 1000, headersTimeoutMs: 500 },
         { fallbackCertificate: generateDefaultCertificate() },
       );
     });

@@ -1,6 +1,7 @@
-// HTTP/2 clients served by the martello engine on node:http2's core stream
-// API (h2-client-stream.ts), forwarding to HTTP/1.1 upstreams over the
-// engine's own pools: what only this path does or must guarantee. Request
+// HTTP/2 clients served by the martello engine (h2-client-stream.ts), on
+// each HTTP/2 server: Martello's own (h2-connection.ts) and node:http2's
+// core stream API; forwarding to HTTP/1.1 upstreams over the engine's own
+// pools: what only this path does or must guarantee. Request
 // bodies stream up with backpressure and the upstream connection is reused
 // by the next stream; a client reset discards the upstream connection;
 // chunked upstream trailers become HTTP/2 trailers; deadlines answer 504 (a
@@ -16,7 +17,7 @@ import type { Socket } from 'node:net';
 import { after, before as beforeAll, describe, test } from 'node:test';
 import { startBackend, type TestBackend } from '../proxy/test-support/backends.ts';
 import { type H2Backend, h2Fetch, startH2Backend } from '../proxy/test-support/h2-front.ts';
-import { eventually, type RunningProxy, startProxy } from '../proxy/test-support/harness.ts';
+import { eventually, H2_SERVERS, type RunningProxy, startProxy } from '../proxy/test-support/harness.ts';
 
 const A = { ':authority': 'a.test' } as const;
 
@@ -49,7 +50,7 @@ function streamClosed(stream: ClientHttp2Stream): Promise<number> {
   return new Promise((resolve) => stream.once('close', () => resolve(stream.rstCode ?? -1)));
 }
 
-describe('[martello] HTTP/2 clients to HTTP/1.1 upstreams (core stream API, engine pools)', () => {
+for (const h2Server of H2_SERVERS) describe(`[martello, h2Server ${h2Server}] HTTP/2 clients to HTTP/1.1 upstreams (core stream API, engine pools)`, () => {
   let backend: Counted;
   let p: RunningProxy;
   let session: ClientHttp2Session;
@@ -118,7 +119,7 @@ describe('[martello] HTTP/2 clients to HTTP/1.1 upstreams (core stream API, engi
     p = await startProxy(
       { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backend.port] } },
       // maxBodySize 0: the 48 MiB upload is over the default limit (10 MiB).
-      { engine: 'martello', h2c: true, maxBodySize: 0 },
+      { engine: 'martello', h2Server, h2c: true, maxBodySize: 0 },
     );
     session = connect(p);
   });
@@ -259,7 +260,7 @@ describe('[martello] HTTP/2 clients to HTTP/1.1 upstreams (core stream API, engi
   test('no response head within the deadline: 504 (a gRPC status for gRPC); the connection is not reused', async () => {
     const pt = await startProxy(
       { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backend.port] } },
-      { engine: 'martello', h2c: true, responseHeaderTimeoutMs: 300 },
+      { engine: 'martello', h2Server, h2c: true, responseHeaderTimeoutMs: 300 },
     );
     const ts = connect(pt);
     try {
@@ -299,7 +300,7 @@ describe('[martello] HTTP/2 clients to HTTP/1.1 upstreams (core stream API, engi
   test('with one upstream connection allowed, concurrent streams wait in the pool queue, bodies held, and all complete on it', async () => {
     const pq = await startProxy(
       { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [backend.port] } },
-      { engine: 'martello', h2c: true, upstreamMaxConnections: 1 },
+      { engine: 'martello', h2Server, h2c: true, upstreamMaxConnections: 1 },
     );
     const qs = connect(pq);
     try {
@@ -337,7 +338,7 @@ const abortError: Promise<Error> = once(new EventEmitter(), 'never', { signal: A
   (err: unknown) => err as Error,
 );
 
-describe('[martello] HTTP/2 clients to an h2c upstream (H2Exchange on the shared session pools)', () => {
+for (const h2Server of H2_SERVERS) describe(`[martello, h2Server ${h2Server}] HTTP/2 clients to an h2c upstream (H2Exchange on the shared session pools)`, () => {
   let backend: H2Backend;
   let p: RunningProxy;
   let session: ClientHttp2Session;
@@ -377,7 +378,7 @@ describe('[martello] HTTP/2 clients to an h2c upstream (H2Exchange on the shared
     });
     p = await startProxy(
       { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'g' }] }], clusters: { g: [backend.port] }, protocols: { g: 'h2c' } },
-      { engine: 'martello', h2c: true },
+      { engine: 'martello', h2Server, h2c: true },
     );
     session = connect(p);
   });
@@ -416,7 +417,7 @@ describe('[martello] HTTP/2 clients to an h2c upstream (H2Exchange on the shared
   });
 });
 
-describe('[martello] HTTP/2 request bodies that stall before any answer', () => {
+for (const h2Server of H2_SERVERS) describe(`[martello, h2Server ${h2Server}] HTTP/2 request bodies that stall before any answer`, () => {
   test('no body byte for requestTimeoutMs and no response yet: 408, the upstream request is aborted, never completed', async () => {
     const { createServer } = await import('node:http');
     let completed = 0;
@@ -433,7 +434,7 @@ describe('[martello] HTTP/2 request bodies that stall before any answer', () => 
     });
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const port = (backend.address() as { port: number }).port;
-    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2c: true, requestTimeoutMs: 500 });
+    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2Server, h2c: true, requestTimeoutMs: 500 });
     const session = connect(p);
     try {
       const started = Date.now();
@@ -466,7 +467,7 @@ describe('[martello] HTTP/2 request bodies that stall before any answer', () => 
     });
     await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
     const port = (backend.address() as { port: number }).port;
-    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2c: true, requestTimeoutMs: 300 });
+    const p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'b' }] }], clusters: { b: [port] } }, { engine: 'martello', h2Server, h2c: true, requestTimeoutMs: 300 });
     const session = connect(p);
     try {
       const stream = session.request({ ':authority': 'a.test', ':path': '/live', ':method': 'POST' });

@@ -25,7 +25,7 @@
 // 503 or 504 (a gRPC Trailers-Only status for gRPC requests).
 
 import { EventEmitter, once } from 'node:events';
-import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { constants as h2, type IncomingHttpHeaders } from 'node:http2';
 import type { UpstreamEndpoint } from '../compile/cluster.ts';
 import type { Expiring } from './deadline-sweep.ts';
 import { type ResponseHead, SerializeError, serializeRequestHead } from '../http1/index.ts';
@@ -41,13 +41,14 @@ import { beginExchange, endBalancing, noteDecision } from '../runtime/exchange-o
 import type { ClusterBalancer } from '../compile/lb/cluster-balancer.ts';
 import type { EngineContext } from './engine-context.ts';
 import { H2Exchange, type H2ExchangeUser } from './h2-exchange.ts';
+import type { H2StreamPort } from './h2-stream-port.ts';
 import { h2ResponseHead, h2Trailers } from './h2-response-head.ts';
 import { type MutableExchangeTimeouts, newExchangeTimeouts, resolveTimeouts, type UpstreamConnection, type UpstreamUser } from './upstream-connection.ts';
 import { QUEUED, REFUSED } from './upstream-pool.ts';
 import { type BodyMode, type FailureKind, RetryState } from './retry-state.ts';
 
 const kExchange = Symbol('martello.h2ClientStream');
-type TaggedStream = ServerHttp2Stream & { [kExchange]?: H2ClientStream };
+type TaggedStream = H2StreamPort & { [kExchange]?: H2ClientStream };
 
 function onData(this: TaggedStream, chunk: Buffer): void {
   this[kExchange]?.requestData(chunk);
@@ -162,7 +163,7 @@ export class H2ClientStream extends ExchangeRecord implements UpstreamUser, H2Ex
   readonly upstreamTimeouts: MutableExchangeTimeouts;
 
   /** `guard`: what the session guard returned for this stream (streamClosed() gets it back on 'close'). */
-  constructor(stream: ServerHttp2Stream, ctx: EngineContext, guard?: H2StreamGuard) {
+  constructor(stream: H2StreamPort, ctx: EngineContext, guard?: H2StreamGuard) {
     super();
     const tagged = (this.stream = stream as TaggedStream);
     this.#ctx = ctx;
@@ -659,7 +660,7 @@ once(new EventEmitter(), 'never', { signal: AbortSignal.abort() }).catch((err: u
  * that ends the writable side first, and the client would see END_STREAM, a
  * truncated response that looks complete.
  */
-function reset(stream: ServerHttp2Stream, cancel: boolean): void {
+function reset(stream: H2StreamPort, cancel: boolean): void {
   if (!stream.destroyed) stream.destroy(cancel ? (abortError ?? UPSTREAM_FAILED) : UPSTREAM_FAILED);
 }
 

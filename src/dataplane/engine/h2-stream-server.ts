@@ -1,9 +1,11 @@
 // HTTP/2 clients served by the engine: the listener for node:http2's
 // 'stream' event (the core API; no compatibility request/response objects)
-// that routes and forwards each stream with an H2ClientStream, over the
-// engine's HTTP/1.1 pools and the shared HTTP/2 session pools. What routing
-// needs from the connection (TLS, SNI name, client address, listener port)
-// is read once per session and kept on it.
+// and the handler of Martello's own HTTP/2 connections (h2-connection.ts,
+// --h2-server martello), both routing and forwarding each stream with an
+// H2ClientStream, over the engine's HTTP/1.1 pools and the shared HTTP/2
+// session pools. What routing needs from the connection (TLS, SNI name,
+// client address, listener port) is read once per session or connection
+// and kept on it.
 
 import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -13,6 +15,15 @@ import type { EngineContext } from './engine-context.ts';
 import { H2ClientStream } from './h2-client-stream.ts';
 import { peerAddressOf } from '../proxy/peer-address.ts';
 import type { H2SessionGuard } from '../proxy/h2-session-guard.ts';
+import type { H2Connection, H2ConnectionHandler, H2ConnectionRefusal, H2ServerStream } from './h2-connection.ts';
+import type { RequestPseudo } from '../http2/request-fields.ts';
+import type { H2StreamPort } from './h2-stream-port.ts';
+
+/** Told when an own HTTP/2 connection closes or is refused (ProxyServer: sessions and metrics). */
+export interface H2ConnectionOwner {
+  h2ConnectionClosed(conn: H2Connection): void;
+  h2ConnectionRefused(reason: H2ConnectionRefusal): void;
+}
 
 const kFacts = Symbol('martello.h2SessionFacts');
 
@@ -34,16 +45,53 @@ type TaggedSession = ServerHttp2Session & { [kFacts]?: SessionFacts };
 
 const END_STREAM_FLAG = 0x1;
 
-export class H2StreamServer {
+export class H2StreamServer implements H2ConnectionHandler {
   readonly #ctx: EngineContext;
   readonly #logger: Logger;
   readonly #guard: H2SessionGuard | undefined;
+  readonly #owner: H2ConnectionOwner | undefined;
 
   /** `guard`: the sessions' guard, told of every stream here (the server has no other 'stream' listener). */
-  constructor(ctx: EngineContext, logger: Logger, guard?: H2SessionGuard) {
+  constructor(ctx: EngineContext, logger: Logger, guard?: H2SessionGuard, owner?: H2ConnectionOwner) {
     this.#ctx = ctx;
     this.#logger = logger;
     this.#guard = guard;
+    this.#owner = owner;
+  }
+
+  // H2ConnectionHandler: Martello's own HTTP/2 connections ------------------------------------------
+
+  stream(conn: H2Connection, stream: H2ServerStream, fields: string[], pseudo: RequestPseudo, endStream: boolean): void {
+    const exchange = new H2ClientStream(stream, this.#ctx);
+    try {
+      const facts = (conn.facts ??= socketFacts(conn.socket as Socket & Partial<TLSSocket>)) as SessionFacts;
+      facts.rawHeaders = fields;
+      facts.method = pseudo.method;
+      facts.target = pseudo.path;
+      const headers: IncomingHttpHeaders = { ':method': pseudo.method };
+      if (pseudo.contentLength >= 0) headers['content-length'] = String(pseudo.contentLength);
+      exchange.start(headers, endStream, facts, facts);
+    } catch (err) {
+      this.#failed(exchange, stream, err);
+    }
+  }
+
+  refused(_conn: H2Connection, reason: H2ConnectionRefusal): void {
+    this.#owner?.h2ConnectionRefused(reason);
+  }
+
+  closed(conn: H2Connection): void {
+    this.#owner?.h2ConnectionClosed(conn);
+  }
+
+  #failed(exchange: H2ClientStream, stream: H2StreamPort, err: unknown): void {
+    // A bug, not a client error; answer and keep serving.
+    this.#logger.error('request handling failed', { err });
+    try {
+      exchange.failed();
+    } catch {
+      if (!stream.destroyed) stream.destroy();
+    }
   }
 
   /** The 'stream' listener of the HTTP/2 server (one function per server). */
@@ -54,7 +102,7 @@ export class H2StreamServer {
       return;
     }
     // The guard's close hook is the exchange's own 'close' listener.
-    const exchange = new H2ClientStream(stream, this.#ctx, this.#guard?.opened(stream));
+    const exchange = new H2ClientStream(stream as H2StreamPort, this.#ctx, this.#guard?.opened(stream));
     try {
       const facts = factsOf(stream.session as TaggedSession | undefined);
       facts.rawHeaders = rawHeaders;
@@ -63,13 +111,7 @@ export class H2StreamServer {
       facts.target = typeof path === 'string' ? path : '';
       exchange.start(headers, (flags & END_STREAM_FLAG) !== 0 || stream.endAfterHeaders, facts, facts);
     } catch (err) {
-      // A bug, not a client error; answer and keep serving.
-      this.#logger.error('request handling failed', { err });
-      try {
-        exchange.failed();
-      } catch {
-        if (!stream.destroyed) stream.destroy();
-      }
+      this.#failed(exchange, stream as H2StreamPort, err);
     }
   };
 }
@@ -91,7 +133,12 @@ function factsOf(session: TaggedSession | undefined): SessionFacts {
   const known = session?.[kFacts];
   if (known !== undefined) return known;
   // The session's socket (a proxy to the TLS or TCP socket), read once per session.
-  const socket = session?.socket as (Socket & Partial<TLSSocket>) | undefined;
+  const facts = socketFacts(session?.socket as (Socket & Partial<TLSSocket>) | undefined);
+  if (session !== undefined) session[kFacts] = facts;
+  return facts;
+}
+
+function socketFacts(socket: (Socket & Partial<TLSSocket>) | undefined): SessionFacts {
   const encrypted = socket?.encrypted === true;
   const facts: SessionFacts = {
     tls: encrypted ? (socket?.getProtocol?.() ?? '') : '',
@@ -104,6 +151,5 @@ function factsOf(session: TaggedSession | undefined): SessionFacts {
     remoteAddress: peerAddressOf(socket),
     localPort: socket?.localPort,
   };
-  if (session !== undefined) session[kFacts] = facts;
   return facts;
 }

@@ -8,7 +8,8 @@
 // UNAVAILABLE, deadline reporting) works as it would against the backend.
 
 import type { ServerResponse } from 'node:http';
-import { Http2ServerResponse, constants as h2, type ServerHttp2Stream } from 'node:http2';
+import { Http2ServerResponse, constants as h2 } from 'node:http2';
+import type { H2StreamPort } from '../engine/h2-stream-port.ts';
 import type { DownstreamResponse } from './forwarder.ts';
 
 /** gRPC status codes used here (grpc/grpc doc/statuscodes.md). */
@@ -142,7 +143,7 @@ export function sendGrpcError(res: DownstreamResponse, httpStatus: number, reque
  * as the martello engine serves HTTP/2 clients): one HEADERS frame with
  * END_STREAM. A stream whose head is out already is reset instead.
  */
-export function sendGrpcErrorOnStream(stream: ServerHttp2Stream, httpStatus: number, requestId: string, counter: StatusCounter, message?: string): void {
+export function sendGrpcErrorOnStream(stream: H2StreamPort, httpStatus: number, requestId: string, counter: StatusCounter, message?: string): void {
   if (stream.destroyed || stream.closed || stream.headersSent) {
     if (!stream.destroyed) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
     return;

@@ -72,6 +72,12 @@ export interface ProxyOptions {
    * or 'node', node:http with undici upstream pools.
    */
   readonly engine: Http1EngineKind;
+  /**
+   * Who serves HTTP/2 clients: 'node' (node:http2) or 'martello' (the
+   * engine's own HTTP/2 server, engine/h2-connection.ts; needs engine
+   * 'martello', else node:http2 serves).
+   */
+  readonly h2Server: H2ServerKind;
   /** Request path canonicalisation (docs/edge.md): merge "//", refuse %2F and backslashes. */
   readonly path: CanonicalPathOptions;
   /** Observability (docs/metrics.md, access-log.md, tracing.md); plain data, so it travels to worker processes. */
@@ -133,6 +139,9 @@ export const DEFAULT_OBSERVABILITY: ObservabilityOptions = Object.freeze({
 });
 
 export type Http1EngineKind = 'node' | 'martello';
+export type H2ServerKind = 'node' | 'martello';
+/** Both HTTP/2 servers, for tests that run against each. */
+export const H2_SERVERS: readonly H2ServerKind[] = ['martello', 'node'];
 
 export const HTTP1_ENGINES: readonly Http1EngineKind[] = ['node', 'martello'];
 
@@ -170,6 +179,7 @@ export const DEFAULT_PROXY_OPTIONS: ProxyOptions = Object.freeze({
   h2c: false,
   tunnelIdleTimeoutMs: 3_600_000,
   engine: 'martello',
+  h2Server: 'martello',
   path: DEFAULT_PATH_OPTIONS,
   trustedProxyCidrs: '',
   observability: DEFAULT_OBSERVABILITY,

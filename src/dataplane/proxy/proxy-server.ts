@@ -17,7 +17,8 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { EMPTY_MODEL } from '../../model/model.ts';
 import { Http1Engine } from '../engine/engine.ts';
-import { H2StreamServer } from '../engine/h2-stream-server.ts';
+import { type H2ConnectionOwner, H2StreamServer } from '../engine/h2-stream-server.ts';
+import { H2Connection, type H2ConnectionRefusal, type H2ConnectionSettings } from '../engine/h2-connection.ts';
 import type { Logger } from '../../shared/log.ts';
 import { compile, type RouteTable } from '../compile/route-table.ts';
 import { MIN_TLS_VERSION, type PemPair, SecureContexts } from '../runtime/secure-contexts.ts';
@@ -100,7 +101,7 @@ function ignoreStreamError(): void {}
 /** Module-level 'error' listener for sockets and sessions we hand to a server (no closure per connection). */
 function ignoreSocketError(): void {}
 
-export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwner {
+export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwner, H2ConnectionOwner {
   readonly counters = new ProxyCounters();
   readonly observer: ExchangeObserver;
   /** The observer's outputs (log thread, span exporter) when this server built them. */
@@ -140,6 +141,10 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
   readonly #tunnels: TunnelRegistry;
   readonly #stalled: StalledReaderSweep;
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** Martello's own HTTP/2 server (options.h2Server 'martello'), and its open connections. */
+  readonly #ownH2: H2StreamServer | undefined;
+  readonly #h2Connections = new Set<H2Connection>();
+  readonly #h2Settings: H2ConnectionSettings;
   /** HTTP/2 header-phase deadline and premature-reset accounting, per session. */
   readonly #h2Guard: H2SessionGuard;
   #closing = false;
@@ -225,6 +230,20 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
     // listener array on every emit of an event that has more than one); the
     // node engine keeps the compatibility API, with the guard's own 'stream'
     // listener first.
+    this.#ownH2 = this.#engine !== undefined && this.options.h2Server === 'martello' ? new H2StreamServer(this.#engine, this.#logger, undefined, this) : undefined;
+    this.#h2Settings = {
+      maxConcurrentStreams: o.h2MaxConcurrentStreams,
+      streamWindowSize: o.h2StreamWindowSize,
+      connectionWindowSize: o.h2ConnectionWindowSize,
+      maxHeaderListSize: o.h2MaxHeaderListSize,
+      maxHeaderFields: o.h2MaxHeaderFields,
+      maxInvalidFrames: o.h2MaxInvalidFrames,
+      maxRejectedStreams: o.h2MaxRejectedStreams,
+      prematureResetStreams: o.h2PrematureResetStreams,
+      prematureResetLifetimeMs: o.h2PrematureResetLifetimeMs,
+      headersTimeoutMs: o.headersTimeoutMs,
+      keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+    };
     if (this.#engine !== undefined) {
       this.#http2.on('stream', new H2StreamServer(this.#engine, this.#logger, this.#h2Guard).onStream);
     } else {
@@ -409,7 +428,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
       this.counters.activeConnections++;
       this.observer.metrics.connectionOpened('h2');
       socket.on('close', this.#onH2SocketClose);
-      this.#http2.emit('connection', socket);
+      this.#serveHttp2(socket);
     } else if (this.#engine !== undefined) {
       this.#onConnection(socket);
       this.#engine.serve(socket);
@@ -483,6 +502,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
     const tlsFront = this.#tlsFront;
     if (tlsFront !== undefined) stopped.push(new Promise<void>((resolve) => tlsFront.close(() => resolve())));
     for (const session of this.#sessions) session.close();
+    for (const conn of this.#h2Connections) conn.close();
     const closeIdle = (): void => {
       plain.closeIdleConnections();
       tlsHttp1.closeIdleConnections();
@@ -497,6 +517,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
       tlsHttp1.closeAllConnections();
       engine?.destroyAll();
       for (const session of this.#sessions) session.destroy();
+      for (const conn of this.#h2Connections) conn.destroy();
     }, this.options.drainTimeoutMs);
     try {
       await Promise.all(stopped);
@@ -631,13 +652,33 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
       this.counters.activeConnections++;
       this.observer.metrics.connectionOpened('h2');
       socket.on('close', this.#onH2SocketClose);
-      this.#http2.emit('connection', socket);
+      this.#serveHttp2(socket);
     } else {
       this.#onConnection(socket);
       if (this.#engine !== undefined) this.#engine.serve(socket);
       else this.#tlsHttp1.emit('connection', socket);
     }
   };
+
+  /** An HTTP/2 connection (ALPN h2, or h2c prior knowledge): Martello's own server or node:http2. */
+  #serveHttp2(socket: Socket): void {
+    const own = this.#ownH2;
+    if (own === undefined) {
+      this.#http2.emit('connection', socket);
+      return;
+    }
+    this.#h2Connections.add(new H2Connection(socket, this.#h2Settings, own, this.#engine!.sweep));
+  }
+
+  /** H2ConnectionOwner: an own HTTP/2 connection closed. */
+  h2ConnectionClosed(conn: H2Connection): void {
+    this.#h2Connections.delete(conn);
+  }
+
+  /** H2ConnectionOwner: an own HTTP/2 connection refused (the guard's reasons are counted as for node:http2). */
+  h2ConnectionRefused(reason: H2ConnectionRefusal): void {
+    if (reason === 'header_timeout' || reason === 'premature_resets') this.observer.metrics.h2SessionsRefused[reason]++;
+  }
 
   readonly #onSession = (session: ServerHttp2Session): void => {
     session.on('error', ignoreSocketError);

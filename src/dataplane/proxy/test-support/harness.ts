@@ -7,7 +7,7 @@ import { silentLogger } from '../../../shared/log.ts';
 import { compile, type RouteTable } from '../../compile/route-table.ts';
 import type { ProxyOptions } from '../options.ts';
 
-export { HTTP1_ENGINES } from '../options.ts';
+export { H2_SERVERS, HTTP1_ENGINES } from '../options.ts';
 import { ProxyServer } from '../proxy-server.ts';
 
 export interface RouteSpec {
