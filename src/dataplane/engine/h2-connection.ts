@@ -40,7 +40,7 @@ import {
   SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE, settingsFrame,
   STREAM_CLOSED, WINDOW_UPDATE, windowUpdateFrame, writeFrameHeader,
 } from '../http2/frames.ts';
-import { checkRequestFields, type RequestPseudo } from '../http2/request-fields.ts';
+import { checkRequestFields, checkTrailerFields, type RequestPseudo } from '../http2/request-fields.ts';
 import { PrematureResetRule } from '../proxy/h2-session-guard.ts';
 
 export interface H2ConnectionSettings {
@@ -81,6 +81,8 @@ const SEND_FRAME_BYTES = DEFAULT_MAX_FRAME_SIZE;
 const CONCAT_BYTES = 16 * 1024;
 /** CONTINUATION frames per header block, at most (empty ones cost a peer nothing to send). */
 const MAX_CONTINUATIONS = 64;
+/** Stream ids reset by us that are remembered (their late frames are discarded, not errors). */
+const RECENT_RESETS = 256;
 /** After GOAWAY, the socket is destroyed if it has not closed by then. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -104,6 +106,8 @@ export class H2Connection implements Expiring {
   readonly #decoder: HpackDecoder;
   readonly #streams = new Map<number, H2ServerStream>();
   readonly #resets: PrematureResetRule;
+  /** Streams reset by us lately (insertion order: the oldest is dropped first). */
+  readonly #recentlyReset = new Set<number>();
   #state = STATE_PREFACE;
   #pending: Buffer | null = null;
   /** Highest client stream id seen. */
@@ -406,19 +410,20 @@ export class H2Connection implements Expiring {
     const known = this.#streams.get(id);
     if (known !== undefined) {
       // Trailers (§8.1): they end the request; Martello does not forward request trailers.
-      if (known.remoteEnded) return this.#fail(STREAM_CLOSED, 'HEADERS after END_STREAM');
-      if (!endStream) return this.#streamError(id, PROTOCOL_ERROR);
+      if (known.remoteEnded) return this.#streamError(id, STREAM_CLOSED);
+      if (!endStream || checkTrailerFields(fields) !== null) return this.#streamError(id, PROTOCOL_ERROR);
       known.receiveEnd();
       return;
     }
     if (id <= this.#lastStreamId) {
-      this.#fail(STREAM_CLOSED, 'HEADERS on a closed stream');
+      // Late trailers of a stream we reset are discarded; anything else reuses a stream id (§5.1.1).
+      if (!this.#recentlyReset.has(id)) this.#fail(PROTOCOL_ERROR, 'HEADERS on a closed stream');
       return;
     }
     this.#lastStreamId = id;
     if (this.#state !== STATE_OPEN) {
       // After our GOAWAY: streams above its last id are not processed.
-      if (this.#state === STATE_DRAINING) this.#queue(rstStreamFrame(id, REFUSED_STREAM));
+      if (this.#state === STATE_DRAINING) this.resetStream(id, REFUSED_STREAM);
       return;
     }
     if (selfDependent) {
@@ -427,13 +432,13 @@ export class H2Connection implements Expiring {
     }
     if (this.#streams.size >= this.#settings.maxConcurrentStreams) {
       // Not counted as an invalid frame: the client may not have seen our SETTINGS yet.
-      this.#queue(rstStreamFrame(id, REFUSED_STREAM));
+      this.resetStream(id, REFUSED_STREAM);
       if (++this.#rejected > this.#settings.maxRejectedStreams) this.#refuse('rejected_streams');
       return;
     }
     if (result !== DECODE_OK || fields.length > 2 * (this.#settings.maxHeaderFields + 4)) {
       // Over h2MaxHeaderListSize or h2MaxHeaderFields: refused as nghttp2 refuses it.
-      this.#queue(rstStreamFrame(id, ENHANCE_YOUR_CALM));
+      this.resetStream(id, ENHANCE_YOUR_CALM);
       return;
     }
     const pseudo: RequestPseudo = { method: '', path: '', contentLength: -1 };
@@ -482,8 +487,8 @@ export class H2Connection implements Expiring {
     const stream = this.#streams.get(id);
     if (stream === undefined) {
       if (id > this.#lastStreamId) return this.#fail(PROTOCOL_ERROR, 'DATA on an idle stream');
-      // A stream we closed or reset: its data may still be in flight (§6.4, §5.1).
-      this.#queue(rstStreamFrame(id, STREAM_CLOSED));
+      // A stream that ended or that we reset: its data may still be in flight
+      // and is ignored (§5.1, §6.4; its window came back above).
       return;
     }
     if (stream.remoteEnded) {
@@ -542,14 +547,14 @@ export class H2Connection implements Expiring {
   /** A bare status (405): one HEADERS frame; a body the client still sends is refused with RST_STREAM NO_ERROR. */
   #localAnswer(id: number, status: string, endStream: boolean): void {
     this.#writeHeaderBlock(id, [':status', status, 'content-length', '0', 'server', 'martello'], true);
-    if (!endStream) this.#queue(rstStreamFrame(id, NO_ERROR));
+    if (!endStream) this.resetStream(id, NO_ERROR);
   }
 
   /** A stream error (§5.4.2): RST_STREAM; counted, and too many end the connection. */
   #streamError(id: number, code: number): void {
     const stream = this.#streams.get(id);
     if (stream !== undefined) stream.resetLocally(code);
-    else this.#queue(rstStreamFrame(id, code));
+    else this.resetStream(id, code);
     if (++this.#invalid > this.#settings.maxInvalidFrames) this.#refuse('invalid_frames');
   }
 
@@ -752,6 +757,18 @@ export class H2Connection implements Expiring {
 
   queueFrame(frame: Buffer): void {
     this.#queue(frame);
+  }
+
+  /**
+   * RST_STREAM for `id`, which is remembered for a while: frames the client
+   * sent before it saw the reset (DATA, trailers) are then discarded rather
+   * than taken for a protocol error (RFC 9113 §5.1, "closed").
+   */
+  resetStream(id: number, code: number): void {
+    this.#queue(rstStreamFrame(id, code));
+    const recent = this.#recentlyReset;
+    recent.add(id);
+    if (recent.size > RECENT_RESETS) recent.delete(recent.values().next().value!);
   }
 
   /** Credits `n` consumed bytes of stream `id` back to the client. */

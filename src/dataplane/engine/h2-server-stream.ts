@@ -5,7 +5,7 @@
 import type { OutgoingHttpHeaders, ServerStreamResponseOptions } from 'node:http2';
 import type { H2StreamPort } from './h2-stream-port.ts';
 import type { H2Connection } from './h2-connection.ts';
-import { CANCEL, INTERNAL_ERROR, NO_ERROR, PROTOCOL_ERROR, rstStreamFrame } from '../http2/frames.ts';
+import { CANCEL, INTERNAL_ERROR, NO_ERROR, PROTOCOL_ERROR } from '../http2/frames.ts';
 
 /** A stream's queued response bytes above which write() asks the writer to wait. */
 const STREAM_HIGH_WATER = 64 * 1024;
@@ -324,7 +324,7 @@ export class H2ServerStream implements H2StreamPort {
     if (this.#done || !this.#localEnded) return;
     if (!this.remoteEnded) {
       // The response is complete before the request: stop the client's upload (§8.1).
-      this.#conn.queueFrame(rstStreamFrame(this.id, NO_ERROR));
+      this.#conn.resetStream(this.id, NO_ERROR);
     }
     this.#finish();
   }
@@ -332,7 +332,7 @@ export class H2ServerStream implements H2StreamPort {
   /** RST_STREAM from us (`code` -1: none is sent, the connection is going). */
   resetLocally(code: number): void {
     if (this.#done) return;
-    if (code >= 0) this.#conn.queueFrame(rstStreamFrame(this.id, code));
+    if (code >= 0) this.#conn.resetStream(this.id, code);
     this.#finish();
   }
 

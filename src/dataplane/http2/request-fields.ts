@@ -106,6 +106,23 @@ export function checkRequestFields(fields: readonly string[], out: RequestPseudo
   return null;
 }
 
+/**
+ * Checks a request's trailers (§8.1): no pseudo-fields, and the same name
+ * and value rules as the head. Returns null when they are well-formed.
+ */
+export function checkTrailerFields(fields: readonly string[]): string | null {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length === 0 || name.charCodeAt(0) === 0x3a) return `pseudo-field ${name} in trailers`;
+    for (let j = 0; j < name.length; j++) {
+      const c = name.charCodeAt(j);
+      if (c >= 128 || NAME_CHAR[c] !== 1) return `invalid field name ${JSON.stringify(name)}`;
+    }
+    if (!validValue(fields[i + 1]!)) return `invalid value of ${name}`;
+  }
+  return null;
+}
+
 /** No control character but HTAB, no leading or trailing SP/HTAB (RFC 9113 §8.2.1, RFC 9110 §5.5). */
 function validValue(value: string): boolean {
   const n = value.length;
