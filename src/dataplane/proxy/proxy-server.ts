@@ -21,7 +21,7 @@ import { type H2ConnectionOwner, H2StreamServer } from '../engine/h2-stream-serv
 import { H2Connection, type H2ConnectionRefusal, type H2ConnectionSettings } from '../engine/h2-connection.ts';
 import type { Logger } from '../../shared/log.ts';
 import { compile, type RouteTable } from '../compile/route-table.ts';
-import { MIN_TLS_VERSION, type PemPair, SecureContexts } from '../runtime/secure-contexts.ts';
+import { MIN_TLS_VERSION, type PemPair, SecureContexts, TLS_CIPHERS } from '../runtime/secure-contexts.ts';
 import { TableHolder } from '../runtime/table-holder.ts';
 import { onClientError } from './client-error.ts';
 import { ProxyCounters, type ResponsesByClass } from './counters.ts';
@@ -454,6 +454,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
       SNICallback: this.#sniCallback,
       ALPNProtocols: ['h2', 'http/1.1'],
       minVersion: MIN_TLS_VERSION,
+      ciphers: TLS_CIPHERS,
       handshakeTimeout: this.options.tlsHandshakeTimeoutMs,
       noDelay: true,
       ...(this.#ticketKeys === undefined ? {} : { ticketKeys: this.#ticketKeys }),
@@ -595,7 +596,7 @@ export class ProxyServer implements ForwarderHost, PlainConnectionOwner, GateOwn
     this.#defaultContextKey = key;
     const pem = cert ?? this.#fallbackCertificate!;
     try {
-      server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: MIN_TLS_VERSION });
+      server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: MIN_TLS_VERSION, ciphers: TLS_CIPHERS });
     } catch (err) {
       this.#logger.error('default certificate could not be loaded; the previous one stays', { err });
     }

@@ -51,6 +51,7 @@ function handshake(port: number, ca: string[], opts: { servername?: string; alpn
         altNames: cert.subjectaltname ?? '',
         alpn: socket.alpnProtocol,
         version: socket.getProtocol(),
+        cipher: socket.getCipher().name,
         reused: socket.isSessionReused(),
       };
       // TLS 1.3 tickets arrive after the handshake: read a little, then end.
@@ -169,6 +170,12 @@ for (const engine of HTTP1_ENGINES) describe(`[${engine}] TLS termination`, () =
     assert.equal((await handshake(p.tlsPort, trust, { servername: 'a.test', maxVersion: 'TLSv1.2' })).version, 'TLSv1.2');
     assert.equal((await handshake(p.tlsPort, trust, { servername: 'a.test' })).version, 'TLSv1.3');
     await assert.rejects(handshake(p.tlsPort, trust, { servername: 'a.test', minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
+  });
+
+  test('TLS 1.3 picks AES-128-GCM first (Mozilla\'s order) from a client offering Node\'s default list, with and without SNI', async () => {
+    assert.equal((await handshake(p.tlsPort, trust, { servername: 'a.test' })).cipher, 'TLS_AES_128_GCM_SHA256');
+    assert.equal((await handshake(p.tlsPort, trust, {})).cipher, 'TLS_AES_128_GCM_SHA256');
+    assert.equal((await handshake(p.tlsPort, trust, { servername: 'a.test', maxVersion: 'TLSv1.2' })).cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256');
   });
 
   test('ALPN offers h2 and http/1.1', async () => {
