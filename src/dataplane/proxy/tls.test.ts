@@ -21,6 +21,7 @@ interface Handshake {
   readonly altNames: string;
   readonly alpn: string | false | null;
   readonly version: string | null;
+  readonly cipher: string;
   readonly reused: boolean;
   readonly session: Buffer | undefined;
 }
