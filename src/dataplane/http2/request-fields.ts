@@ -86,8 +86,9 @@ export function checkRequestFields(fields: readonly string[], out: RequestPseudo
   out.method = method;
   out.contentLength = contentLength;
   if (method === 'CONNECT') {
-    // Plain CONNECT (§8.5): :authority only; the server refuses it.
+    // Plain CONNECT (§8.5): :authority and no :scheme or :path; the server refuses it.
     if ((seenPseudo & (2 | 8)) !== 0) return 'CONNECT with :scheme or :path';
+    if ((seenPseudo & 4) === 0) return 'CONNECT without :authority';
     out.path = '';
     return null;
   }
@@ -113,12 +114,16 @@ export function checkRequestFields(fields: readonly string[], out: RequestPseudo
 export function checkTrailerFields(fields: readonly string[]): string | null {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]!;
-    if (name.length === 0 || name.charCodeAt(0) === 0x3a) return `pseudo-field ${name} in trailers`;
+    const value = fields[i + 1]!;
+    if (name.length === 0) return 'empty field name';
+    if (name.charCodeAt(0) === 0x3a) return `pseudo-field ${name} in trailers`;
     for (let j = 0; j < name.length; j++) {
       const c = name.charCodeAt(j);
       if (c >= 128 || NAME_CHAR[c] !== 1) return `invalid field name ${JSON.stringify(name)}`;
     }
-    if (!validValue(fields[i + 1]!)) return `invalid value of ${name}`;
+    if (CONNECTION_SPECIFIC.has(name)) return `connection-specific field ${name}`;
+    if (name === 'te' && value !== 'trailers') return 'te other than "trailers"';
+    if (!validValue(value)) return `invalid value of ${name}`;
   }
   return null;
 }
