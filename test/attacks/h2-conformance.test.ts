@@ -26,11 +26,11 @@ import { DECODE_ERROR, HpackDecoder } from '../../src/dataplane/http2/hpack.ts';
 import { type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
 import { generateDefaultCertificate } from '../../src/shared/pki/default-certificate.ts';
 import { type CountingBackend, startCountingBackend, until } from './support.ts';
+import { frame, literal, PREFACE } from './h2-raw.ts';
 
 // ---------------------------------------------------------------------------
 // Frames and HPACK literals (RFC 9113 §4.1, §6; RFC 7541 §5, §6.2.2).
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 const T_DATA = 0x0;
 const T_HEADERS = 0x1;
@@ -69,15 +69,6 @@ function codeName(code: number | undefined): string {
   return code === undefined ? 'none' : (CODE_NAMES[code] ?? `0x${code.toString(16)}`);
 }
 
-function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream & 0x7fffffff, 5);
-  return Buffer.concat([head, payload]);
-}
-
 function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(value >>> 0);
@@ -100,31 +91,6 @@ function windowUpdate(stream: number, increment: number): Buffer {
 /** PADDED payload: pad length, content, then `pad` zero bytes (§6.1, §6.2). */
 function padded(content: Buffer, pad: number): Buffer {
   return Buffer.concat([Buffer.from([pad]), content, Buffer.alloc(pad)]);
-}
-
-/** HPACK integer with an N-bit prefix (RFC 7541 §5.1); `first` carries the pattern bits. */
-function hpackInt(value: number, prefixBits: number, first: number): number[] {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) return [first | value];
-  const out = [first | max];
-  let rest = value - max;
-  while (rest >= 128) {
-    out.push((rest % 128) + 128);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return out;
-}
-
-/** A raw (not Huffman-coded) string literal. */
-function hpackString(s: string): Buffer {
-  const bytes = Buffer.from(s, 'latin1');
-  return Buffer.concat([Buffer.from(hpackInt(bytes.length, 7, 0)), bytes]);
-}
-
-/** Literal header field without indexing, new name (RFC 7541 §6.2.2). */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00]), hpackString(name), hpackString(value)]);
 }
 
 /** A header block of [name, value] pairs, in order, as literals. */

@@ -18,11 +18,11 @@ import { generateDefaultCertificate } from '../../src/shared/pki/default-certifi
 import { H2_SERVERS, HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
 import type { H2ServerKind, Http1EngineKind } from '../../src/dataplane/proxy/options.ts';
 import { type CountingBackend, sleep, startCountingBackend, until } from './support.ts';
+import { frame, hpackInt, hpackString, literal, PREFACE } from './h2-raw.ts';
 
 // ---------------------------------------------------------------------------
 // A raw HTTP/2 client: enough framing and HPACK to send hostile sequences.
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const T_DATA = 0;
 const T_HEADERS = 1;
 const T_RST_STREAM = 3;
@@ -35,39 +35,6 @@ const F_ACK = 0x1;
 const NO_ERROR = 0x0;
 const CANCEL = 0x8;
 const ENHANCE_YOUR_CALM = 0xb;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream & 0x7fffffff, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** HPACK integer with an N-bit prefix (RFC 7541 §5.1); `first` carries the pattern bits. */
-function hpackInt(value: number, prefixBits: number, first: number): number[] {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) return [first | value];
-  const out = [first | max];
-  let rest = value - max;
-  while (rest >= 128) {
-    out.push((rest % 128) + 128);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return out;
-}
-
-function hpackString(s: string): Buffer {
-  const bytes = Buffer.from(s, 'latin1');
-  return Buffer.concat([Buffer.from(hpackInt(bytes.length, 7, 0)), bytes]);
-}
-
-/** Literal header field without indexing, new name (RFC 7541 §6.2.2). */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00]), hpackString(name), hpackString(value)]);
-}
 
 /** Literal header field with incremental indexing, new name (§6.2.1): the entry lands at index 62. */
 function literalIndexed(name: string, value: string): Buffer {
