@@ -84,9 +84,9 @@ fi
 fill "$HERE/conf/martello-manifests.yaml.tmpl" "$TMP/manifests/bench.yaml" BACKEND_PORT="$BACKEND_PORT"
 # shellcheck disable=SC2086
 taskset -c $PROXY_CPU "$ROOT/bin/martello" serve --manifests "$TMP/manifests" --workers 1 --listen-http "127.0.0.1:${PORT[martello]}" \
-  --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$(free_port)" --log-level warn $MARTELLO_EXTRA >"$TMP/martello.log" 2>&1 &
+  --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$(free_port)" --log-level warn --keep-alive-requests 1000000 $MARTELLO_EXTRA >"$TMP/martello.log" 2>&1 &
 PIDS+=($!)
-COMMANDS+=("taskset -c $PROXY_CPU bin/martello serve --manifests DIR/manifests --workers 1 --listen-http 127.0.0.1:P --listen-https 127.0.0.1:0 --listen-admin 127.0.0.1:A --log-level warn $MARTELLO_EXTRA   # bench/conf/martello-manifests.yaml.tmpl")
+COMMANDS+=("taskset -c $PROXY_CPU bin/martello serve --manifests DIR/manifests --workers 1 --listen-http 127.0.0.1:P --listen-https 127.0.0.1:0 --listen-admin 127.0.0.1:A --log-level warn --keep-alive-requests 1000000 $MARTELLO_EXTRA   # bench/conf/martello-manifests.yaml.tmpl; keep-alive requests as the nginx config's")
 for t in "${TARGETS[@]}"; do wait_ok "http://127.0.0.1:${PORT[$t]}/"; done
 COMMANDS+=("taskset -c $LOAD_CPU wrk -t1 -c$CONNS -d${SECONDS_PER_RUN}s --latency -H 'Host: $HOST_HEADER' http://127.0.0.1:P/")
 COMMANDS+=("taskset -c $LOAD_CPU h2load --h1 -t 1 -c $CONNS -m 1 -D $SECONDS_PER_RUN --log-file=FILE -H ':authority: $HOST_HEADER' http://127.0.0.1:P/   # percentiles from the per-request log")

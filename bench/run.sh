@@ -294,8 +294,11 @@ start_martello_variant() { # name root port admin-port extra-args...
   local name=$1 root=$2 port=$3 admin=$4; shift 4
   mkdir -p "$TMP/manifests"
   fill "$BENCH/conf/martello-manifests.yaml.tmpl" "$TMP/manifests/bench.yaml" BACKEND_PORT="$BACKEND_PORT"
+  # --keep-alive-requests 1000000: as the nginx proxy's keepalive_requests (HAProxy has no such
+  # limit); Martello's default (1000, ingress-nginx's) would reconnect every wrk connection each
+  # 1000 requests where the others do not.
   local cmd=(taskset -c "$PROXY_CPU" "$root/bin/martello" serve --manifests "$TMP/manifests" --workers 1
-    --listen-http "127.0.0.1:$port" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$admin" "$@")
+    --listen-http "127.0.0.1:$port" --listen-https 127.0.0.1:0 --listen-admin "127.0.0.1:$admin" --keep-alive-requests 1000000 "$@")
   # shellcheck disable=SC2206
   [ -n "$MARTELLO_EXTRA" ] && cmd+=($MARTELLO_EXTRA)
   note_cmd "${cmd[*]}   # $name; manifests: bench/conf/martello-manifests.yaml.tmpl"

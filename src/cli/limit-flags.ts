@@ -18,6 +18,7 @@ export const LIMIT_FLAGS = {
   'overload-event-loop-delay': { type: 'string', default: String(DEFAULT_OVERLOAD_SETTINGS.eventLoopDelayMs) },
   'overload-heap-percent': { type: 'string', default: String(DEFAULT_OVERLOAD_SETTINGS.heapPercent) },
   'drain-timeout': { type: 'string', default: String(DEFAULT_PROXY_OPTIONS.drainTimeoutMs / 1000) },
+  'keep-alive-requests': { type: 'string', default: String(DEFAULT_PROXY_OPTIONS.maxRequestsPerSocket) },
 } as const satisfies Record<string, FlagSpec>;
 
 export const LIMIT_HELP = `  --max-connections N              client connections per process; more are closed at accept (default ${DEFAULT_CONNECTION_LIMITS.maxConnections}, 0: none)
@@ -29,6 +30,8 @@ export const LIMIT_HELP = `  --max-connections N              client connections
                                    nginx.ingress.kubernetes.io/proxy-body-size); larger: 413
   --overload-event-loop-delay MS   answer 503 while the p99 event-loop delay is over this (default ${DEFAULT_OVERLOAD_SETTINGS.eventLoopDelayMs}, 0: off)
   --overload-heap-percent P        answer 503 while the heap is over P% of its limit (default ${DEFAULT_OVERLOAD_SETTINGS.heapPercent}, 0: off)
+  --keep-alive-requests N          requests on one HTTP/1.1 client connection, then it is closed (ingress-nginx's
+                                   keep-alive-requests; default ${DEFAULT_PROXY_OPTIONS.maxRequestsPerSocket}, 0: no limit)
   --drain-timeout SECONDS          on shutdown, how long requests and WebSockets in flight may take before they are
                                    cut (WebSockets get a close frame 1001); after --shutdown-grace-period (default ${DEFAULT_PROXY_OPTIONS.drainTimeoutMs / 1000})
 `;
@@ -41,9 +44,13 @@ type Values = {
   'overload-event-loop-delay'?: string;
   'overload-heap-percent'?: string;
   'drain-timeout'?: string;
+  'keep-alive-requests'?: string;
 };
 
-type LimitOptions = Pick<ProxyOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'proxyProtocol' | 'maxBodySize' | 'overloadEventLoopDelayMs' | 'overloadHeapPercent' | 'drainTimeoutMs'>;
+type LimitOptions = Pick<
+  ProxyOptions,
+  'maxConnections' | 'maxConnectionsPerIp' | 'proxyProtocol' | 'maxBodySize' | 'overloadEventLoopDelayMs' | 'overloadHeapPercent' | 'drainTimeoutMs' | 'maxRequestsPerSocket'
+>;
 
 export function limitsFrom(values: Values): LimitOptions {
   const size = values['max-body-size'] ?? formatByteSize(DEFAULT_MAX_BODY_SIZE);
@@ -60,6 +67,7 @@ export function limitsFrom(values: Values): LimitOptions {
     overloadEventLoopDelayMs: count(values, 'overload-event-loop-delay', DEFAULT_OVERLOAD_SETTINGS.eventLoopDelayMs),
     overloadHeapPercent: heap,
     drainTimeoutMs: drainTimeoutMs(values['drain-timeout']),
+    maxRequestsPerSocket: count(values, 'keep-alive-requests', DEFAULT_PROXY_OPTIONS.maxRequestsPerSocket),
   };
 }
 
@@ -69,7 +77,7 @@ function drainTimeoutMs(text: string | undefined): number {
   return Math.round(Number(text) * 1000);
 }
 
-function count(values: Values, flag: 'max-connections' | 'max-connections-per-ip' | 'overload-event-loop-delay', fallback: number): number {
+function count(values: Values, flag: 'max-connections' | 'max-connections-per-ip' | 'overload-event-loop-delay' | 'keep-alive-requests', fallback: number): number {
   const text = values[flag];
   if (text === undefined) return fallback;
   if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${flag}: expected a whole number, got "${text}"`);

@@ -122,7 +122,7 @@ for (const engine of ['martello', 'node'] as const) {
       await writeFile(join(dir, 'secret.yaml'), tlsSecretManifest({ namespace: 'default', name: 'a-cert', ...ca.issue(['a.test']) }));
       await writeFile(join(dir, 'ingress.yaml'), INGRESS);
       martello = await startMartello(dir, [
-        '--http1-engine', engine, '--proxy-protocol', '--max-connections-per-ip', '3', '--max-body-size', '1k', '--no-ssl-redirect',
+        '--http1-engine', engine, '--proxy-protocol', '--max-connections-per-ip', '3', '--max-body-size', '1k', '--no-ssl-redirect', '--keep-alive-requests', '2',
       ]);
       await martello.waitFor((c) => c.generation >= 1 && c.routes.length === 1);
     });
@@ -224,6 +224,20 @@ for (const engine of ['martello', 'node'] as const) {
       } finally {
         for (const c of held) c.socket.destroy();
       }
+    });
+
+    test('--keep-alive-requests 2: the second response on a connection says Connection: close, a third request is not forwarded (the martello engine also ends the connection)', async () => {
+      const countBefore = backend.count();
+      const get = (path: string): string => `GET ${path} HTTP/1.1\r\nhost: a.test\r\n\r\n`;
+      const r = await exchange(martello.httpPort, Buffer.concat([v1('203.0.113.9'), Buffer.from(get('/k1') + get('/k2') + get('/k3'))]), engine === 'node' ? 1000 : 5000);
+      // node:http (the node engine) answers a pipelined third request 503 and leaves closing to the client.
+      if (engine === 'martello') assert.ok(r.closed, 'the connection stayed open: ' + JSON.stringify(r.text));
+      const heads = r.text.match(/HTTP\/1\.1 \d{3}[^]*?\r\n\r\n/g) ?? [];
+      assert.match(heads[0] ?? '', /^HTTP\/1\.1 200 /);
+      assert.doesNotMatch(heads[0] ?? '', /\r\nconnection: close/i);
+      assert.match(heads[1] ?? '', /^HTTP\/1\.1 200 [^]*\r\nconnection: close/i);
+      assert.ok(heads.slice(2).every((h) => !/^HTTP\/1\.1 2/.test(h)), r.text);
+      assert.equal(backend.count(), countBefore + 2, 'the third request reached the backend');
     });
 
     test('--max-body-size 1k: a declared larger body is 413 and never forwarded; a smaller one passes', async () => {
