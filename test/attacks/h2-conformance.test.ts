@@ -482,6 +482,20 @@ for (const h2Server of ['node', 'martello'] as const) {
         assert.deepEqual(a.seen.map((s) => [s.method, s.url, s.body.toString()]), [['GET', '/get', ''], ['POST', '/post', 'hello world']]);
       }));
 
+    test('frames trickled one byte per write (a POST: HEADERS and DATA) are reassembled and served', () =>
+      withClient(async (c) => {
+        a.clear();
+        const body = Buffer.from('trickled body');
+        const bytes = Buffer.concat([
+          frame(T_HEADERS, F_END_HEADERS, 1, requestBlock('/trickle', 'POST', [['content-length', String(body.length)]])),
+          frame(T_DATA, F_END_STREAM, 1, body),
+        ]);
+        for (let i = 0; i < bytes.length; i++) await c.send(bytes.subarray(i, i + 1));
+        await until(() => c.stream(1).ended || c.stream(1).reset !== undefined || c.closed, WAIT_MS, `the response: ${c.trace()}`);
+        assert.equal(c.stream(1).status, 200, c.trace());
+        assert.deepEqual(a.seen.map((x) => [x.method, x.url, x.body.toString()]), [['POST', '/trickle', 'trickled body']]);
+      }));
+
     // 2. Connection preface (§3.4), SETTINGS (§6.5.3), PING (§6.7).
 
     test('the server sends SETTINGS first, acknowledges ours, and answers PING with a PING ACK carrying the same 8 bytes', () =>

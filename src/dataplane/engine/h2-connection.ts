@@ -109,7 +109,14 @@ export class H2Connection implements Expiring {
   /** Streams reset by us lately (insertion order: the oldest is dropped first). */
   readonly #recentlyReset = new Set<number>();
   #state = STATE_PREFACE;
-  #pending: Buffer | null = null;
+  /**
+   * Bytes of an unfinished frame (or preface), kept as the chunks they came
+   * in and joined once #needed bytes are there: a frame trickled in tiny
+   * reads costs one copy, not one per read.
+   */
+  #pending: Buffer[] | null = null;
+  #pendingBytes = 0;
+  #needed = 0;
   /** Highest client stream id seen. */
   #lastStreamId = 0;
   /** A header block waiting for CONTINUATION. */
@@ -201,7 +208,10 @@ export class H2Connection implements Expiring {
     let buf = chunk;
     const pending = this.#pending;
     if (pending !== null) {
-      buf = Buffer.concat([pending, chunk]);
+      pending.push(chunk);
+      this.#pendingBytes += chunk.length;
+      if (this.#pendingBytes < this.#needed) return;
+      buf = Buffer.concat(pending, this.#pendingBytes);
       this.#pending = null;
     }
     this.#reading = true;
@@ -215,7 +225,7 @@ export class H2Connection implements Expiring {
         return;
       }
       if (buf.length < CLIENT_PREFACE.length) {
-        this.#pending = buf;
+        this.#keep(buf, CLIENT_PREFACE.length);
         this.#endRead();
         return;
       }
@@ -237,8 +247,20 @@ export class H2Connection implements Expiring {
       pos = end;
       this.#frame(buf, type, flags, id, start, end);
     }
-    if (pos < buf.length && this.#state !== STATE_DEAD) this.#pending = pos === 0 ? buf : buf.subarray(pos);
+    if (pos < buf.length && this.#state !== STATE_DEAD) {
+      const rest = pos === 0 ? buf : buf.subarray(pos);
+      // A whole frame header tells the frame's size; else the header itself is what is needed.
+      const needed = rest.length >= FRAME_HEADER_BYTES ? FRAME_HEADER_BYTES + ((rest[0]! << 16) | (rest[1]! << 8) | rest[2]!) : FRAME_HEADER_BYTES;
+      this.#keep(rest, needed);
+    }
     this.#endRead();
+  }
+
+  /** Keeps `rest` until `needed` bytes are there. */
+  #keep(rest: Buffer, needed: number): void {
+    this.#pending = [rest];
+    this.#pendingBytes = rest.length;
+    this.#needed = needed;
   }
 
   #endRead(): void {
