@@ -70,6 +70,8 @@ export interface H2ConnectionHandler {
   refused?(conn: H2Connection, reason: H2ConnectionRefusal): void;
   /** The socket closed; every stream is closed already. */
   closed(conn: H2Connection): void;
+  /** Handling the connection threw (a bug, not a client error); it is being destroyed. */
+  failed?(conn: H2Connection, err: unknown): void;
 }
 
 const kConnection = Symbol('martello.h2Connection');
@@ -198,6 +200,21 @@ export class H2Connection implements Expiring {
   /** Closes the socket now; open streams are reset. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Reading or writing threw: a bug, never a client's doing (every client
+   * error has its answer above). Reported, and only this connection pays:
+   * it is destroyed, the process keeps serving.
+   */
+  crashed(err: unknown): void {
+    this.#state = STATE_DEAD;
+    this.#reading = false;
+    try {
+      this.#handler.failed?.(this, err);
+    } finally {
+      this.socket.destroy();
+    }
   }
 
   // Reading ------------------------------------------------------------------------------------
@@ -878,11 +895,23 @@ function flushAll(): void {
   flushTimerSet = false;
   const list = pendingFlushes;
   pendingFlushes = [];
-  for (const conn of list) conn.flush();
+  for (const conn of list) {
+    try {
+      conn.flush();
+    } catch (err) {
+      conn.crashed(err);
+    }
+  }
 }
 
 function onSocketData(this: TaggedSocket, chunk: Buffer): void {
-  this[kConnection]?.onData(chunk);
+  const conn = this[kConnection];
+  if (conn === undefined) return;
+  try {
+    conn.onData(chunk);
+  } catch (err) {
+    conn.crashed(err);
+  }
 }
 
 function onSocketDrain(this: TaggedSocket): void {

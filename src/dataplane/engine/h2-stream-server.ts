@@ -84,6 +84,10 @@ export class H2StreamServer implements H2ConnectionHandler {
     this.#owner?.h2ConnectionClosed(conn);
   }
 
+  failed(_conn: H2Connection, err: unknown): void {
+    this.#logger.error('HTTP/2 connection handling failed; the connection is closed', { err });
+  }
+
   #failed(exchange: H2ClientStream, stream: H2StreamPort, err: unknown): void {
     // A bug, not a client error; answer and keep serving.
     this.#logger.error('request handling failed', { err });
