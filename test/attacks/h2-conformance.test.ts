@@ -866,6 +866,30 @@ for (const h2Server of ['node', 'martello'] as const) {
       }
     });
 
+    // §8.1: a body may end with an empty DATA frame carrying END_STREAM; content-length: 0 is complete at once.
+    test('content-length: 0 with END_STREAM in a later empty DATA frame: forwarded once, and its upstream connection serves the next request', async () => {
+      a.clear();
+      const q = await startProxy(
+        { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+        { engine: 'martello', h2Server, upstreamMaxConnections: 1 },
+        { fallbackCertificate: certificate },
+      );
+      const c = await RawH2.open(q.tlsPort);
+      try {
+        await expectServed(c, 1, '/warm');
+        const dialled = a.connections;
+        await c.send(frame(T_HEADERS, F_END_HEADERS, 3, requestBlock('/empty-post', 'POST', [['content-length', '0']])), frame(T_DATA, F_END_STREAM, 3));
+        await until(() => c.stream(3).ended || c.stream(3).reset !== undefined || c.closed, WAIT_MS, `the POST's response: ${c.trace()}`);
+        assert.equal(c.stream(3).status, 200, c.trace());
+        await expectServed(c, 5, '/next');
+        assert.deepEqual(a.seen.map((x) => [x.method, x.url, x.body.length]), [['GET', '/warm', 0], ['POST', '/empty-post', 0], ['GET', '/next', 0]]);
+        assert.equal(a.connections, dialled, 'the upstream connection of the POST was not reused');
+      } finally {
+        c.close();
+        await q.close();
+      }
+    });
+
     // 13. Flow control of responses (§6.9, §6.9.2): the client's SETTINGS_INITIAL_WINDOW_SIZE bounds what the server sends.
     test('a client window of 10 bytes: at most 10 bytes of DATA until WINDOW_UPDATE, then the rest, the body whole', () =>
       withClient(async (c) => {

@@ -91,6 +91,10 @@ export class H2ServerStream implements H2StreamPort {
         break;
       case 'end':
         this.#onEnd = fn;
+        // The body may be complete already (Content-Length 0): 'end' then
+        // comes after the caller's current call, as node:http2 emits it,
+        // never inside the call that attaches the listener.
+        if (this.#received === this.#contentLength || this.remoteEnded) queueMicrotask(() => this.#deliver());
         break;
       case 'close':
         this.#onClose = fn;
@@ -185,10 +189,10 @@ export class H2ServerStream implements H2StreamPort {
     // and may be waiting for the end (the upstream write that paused it can
     // finish after the request's last byte was handed over).
     const complete = this.remoteEnded || this.#received === this.#contentLength;
-    if (complete && !this.#endEmitted && (inbound === null || inbound.length === 0) && !this.#done) {
+    const fn = this.#onEnd;
+    if (complete && fn !== null && !this.#endEmitted && (inbound === null || inbound.length === 0) && !this.#done) {
       this.#endEmitted = true;
-      const fn = this.#onEnd;
-      if (fn !== null) (fn as (this: H2ServerStream) => void).call(this);
+      (fn as (this: H2ServerStream) => void).call(this);
     }
   }
 
