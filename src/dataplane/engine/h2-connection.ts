@@ -181,16 +181,6 @@ export class H2Connection implements Expiring {
     this.#scheduleFlush();
   }
 
-  /** Open streams (tests, metrics). */
-  get openStreams(): number {
-    return this.#streams.size;
-  }
-
-  /** The reason the connection was refused, if it was. */
-  get refusal(): H2ConnectionRefusal | null {
-    return this.#refusal;
-  }
-
   /** Graceful close (drain): GOAWAY, open streams finish, then the socket closes. */
   close(): void {
     if (this.#state >= STATE_DRAINING) return;
@@ -585,7 +575,7 @@ export class H2Connection implements Expiring {
 
   /** A bare status (405): one HEADERS frame; a body the client still sends is refused with RST_STREAM NO_ERROR. */
   #localAnswer(id: number, status: string, endStream: boolean): void {
-    this.#writeHeaderBlock(id, [':status', status, 'content-length', '0', 'server', 'martello'], true);
+    this.writeHeaderBlock(id, [':status', status, 'content-length', '0', 'server', 'martello'], true);
     if (!endStream) this.resetStream(id, NO_ERROR);
   }
 
@@ -699,10 +689,6 @@ export class H2Connection implements Expiring {
 
   /** HEADERS (+ CONTINUATION) for `id`. */
   writeHeaderBlock(id: number, fields: readonly string[], endStream: boolean): void {
-    this.#writeHeaderBlock(id, fields, endStream);
-  }
-
-  #writeHeaderBlock(id: number, fields: readonly string[], endStream: boolean): void {
     const bound = encodedFieldsBound(fields);
     const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bound);
     const blockEnd = encodeFields(fields, buf, FRAME_HEADER_BYTES);
@@ -785,17 +771,13 @@ export class H2Connection implements Expiring {
     for (const stream of list) {
       stream.waiting = false;
       stream.flushQueued();
-      if (stream.queuedBytes > 0 && !stream.isClosed) this.waitForWindow(stream);
+      if (stream.queuedBytes > 0 && !stream.closed) this.waitForWindow(stream);
     }
   }
 
   /** Whether the socket is not taking writes (write() should report false). */
   get blocked(): boolean {
     return this.#blocked;
-  }
-
-  queueFrame(frame: Buffer): void {
-    this.#queue(frame);
   }
 
   /**

@@ -65,19 +65,11 @@ export class H2ServerStream implements H2StreamPort {
     this.openedAt = openedAt;
   }
 
-  get connection(): H2Connection {
-    return this.#conn;
-  }
-
   get destroyed(): boolean {
     return this.#done;
   }
 
   get closed(): boolean {
-    return this.#done;
-  }
-
-  get isClosed(): boolean {
     return this.#done;
   }
 

@@ -96,8 +96,8 @@ const MALFORMED = new CompressionError('malformed HPACK block');
 
 export class HpackDecoder {
   /** Dynamic table entries as a ring: names and values; newest at #head - 1. */
-  #names: string[] = [];
-  #values: string[] = [];
+  readonly #names: string[];
+  readonly #values: string[];
   #head = 0;
   #count = 0;
   #size = 0;
@@ -113,6 +113,8 @@ export class HpackDecoder {
     this.#max = tableSize;
     this.#limit = tableSize;
     this.#maxListBytes = maxListBytes;
+    // Every entry takes at least ENTRY_OVERHEAD octets of a table that never
+    // exceeds tableSize, so this many slots always suffice.
     const slots = Math.max(1, Math.floor(tableSize / ENTRY_OVERHEAD));
     this.#names = Array.from({ length: slots }, () => '');
     this.#values = Array.from({ length: slots }, () => '');
@@ -212,8 +214,6 @@ export class HpackDecoder {
       return;
     }
     this.#evict(size);
-    const cap = this.#names.length;
-    if (this.#count === cap) this.#grow();
     const slot = this.#head;
     this.#names[slot] = name;
     this.#values[slot] = value;
@@ -232,21 +232,6 @@ export class HpackDecoder {
       this.#values[oldest] = '';
       this.#count--;
     }
-  }
-
-  /** More entries than the initial ring holds (cannot happen within the size limit, kept for safety). */
-  #grow(): void {
-    const cap = this.#names.length;
-    const names = Array.from({ length: cap * 2 }, () => '');
-    const values = Array.from({ length: cap * 2 }, () => '');
-    for (let i = 0; i < this.#count; i++) {
-      const from = (this.#head - this.#count + i + cap) % cap;
-      names[i] = this.#names[from]!;
-      values[i] = this.#values[from]!;
-    }
-    this.#names = names;
-    this.#values = values;
-    this.#head = this.#count;
   }
 
   /** An integer with an N-bit prefix (§5.1); sets #pos. At most 4 continuation bytes (values < 2^28). */

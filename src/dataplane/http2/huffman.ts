@@ -32,6 +32,9 @@ const CODE_LENGTHS: readonly number[] = [
 
 const EOS = 256;
 
+/** Each symbol's canonical code: handed out in order of (length, symbol). */
+const CODES: Int32Array = buildCodes();
+
 /**
  * The decoding tree, flattened: node n has children at TREE[2n] (bit 0) and
  * TREE[2n + 1] (bit 1); a value ≥ 0 is the next node, a value < 0 is a leaf
@@ -42,16 +45,27 @@ const TREE: Int32Array = buildTree();
 /** Nodes reached by bits that are all ones from the root: a padding that ends at one of them is valid. */
 const ALL_ONES_DEPTH: Int8Array = buildAllOnesDepth();
 
-function buildTree(): Int32Array {
+function buildCodes(): Int32Array {
   const order = CODE_LENGTHS.map((len, sym) => ({ len, sym })).sort((a, b) => a.len - b.len || a.sym - b.sym);
-  // 256 inner nodes suffice for 257 leaves.
-  const tree = new Int32Array(2 * 256).fill(0);
-  let nodes = 1;
+  const codes = new Int32Array(CODE_LENGTHS.length);
   let code = 0;
   let prevLen = order[0]!.len;
   for (const { len, sym } of order) {
     code <<= len - prevLen;
     prevLen = len;
+    codes[sym] = code;
+    code++;
+  }
+  return codes;
+}
+
+function buildTree(): Int32Array {
+  // 256 inner nodes suffice for 257 leaves.
+  const tree = new Int32Array(2 * 256).fill(0);
+  let nodes = 1;
+  for (let sym = 0; sym < CODE_LENGTHS.length; sym++) {
+    const len = CODE_LENGTHS[sym]!;
+    const code = CODES[sym]!;
     let node = 0;
     for (let bit = len - 1; bit >= 0; bit--) {
       const slot = 2 * node + ((code >>> bit) & 1);
@@ -62,7 +76,6 @@ function buildTree(): Int32Array {
         node = tree[slot]!;
       }
     }
-    code++;
   }
   return tree;
 }
@@ -109,15 +122,7 @@ export function huffmanDecode(buf: Uint8Array, start: number, end: number): stri
 
 /** Exposed for the tests: the canonical code of `symbol` and its length. */
 export function huffmanCode(symbol: number): { code: number; length: number } {
-  const length = CODE_LENGTHS[symbol]!;
-  let code = 0;
-  let prevLen = 0;
-  const order = CODE_LENGTHS.map((len, sym) => ({ len, sym })).sort((a, b) => a.len - b.len || a.sym - b.sym);
-  for (const e of order) {
-    code *= 2 ** (e.len - prevLen);
-    prevLen = e.len;
-    if (e.sym === symbol) return { code, length };
-    code++;
-  }
-  throw new RangeError(`no symbol ${symbol}`);
+  const length = CODE_LENGTHS[symbol];
+  if (length === undefined) throw new RangeError(`no symbol ${symbol}`);
+  return { code: CODES[symbol]! >>> 0, length };
 }
