@@ -10,7 +10,7 @@ import { parseExposition, sumSamples } from '../support/metrics.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -208,6 +208,19 @@ describe('martello serve --workers 2', () => {
     const workerLines = martello.logs.filter((l) => l['msg'] === 'worker listening');
     assert.deepEqual(workerLines.map((l) => l['worker']).sort(), [1, 2]);
     assert.ok(workerLines.every((l) => l['http'] === martello.httpPort && l['https'] === martello.httpsPort));
+  });
+
+  test('the primary and every worker run without V8 helper threads and with 2 MB semi-spaces (bin/martello\'s flags, inherited)', async () => {
+    // Why these flags: docs/workers.md, "V8's helper threads". Read from the kernel, so a worker
+    // forked without them (e.g. a flag dropped from its execArgv) fails here.
+    const pids = [martello.child.pid!, ...(await workers()).map((w) => w.pid!)];
+    assert.equal(pids.length, 3);
+    for (const pid of pids) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      const runtimeFlags = argv.slice(1, argv.findIndex((a) => a.endsWith('.ts')));
+      assert.ok(runtimeFlags.includes('--single-threaded'), `pid ${pid}: ${runtimeFlags.join(' ')}`);
+      assert.ok(runtimeFlags.includes('--max-semi-space-size=2'), `pid ${pid}: ${runtimeFlags.join(' ')}`);
+    }
   });
 
   test('new connections land on both workers', async () => {
