@@ -210,8 +210,8 @@ describe('martello serve --workers 2', () => {
     assert.ok(workerLines.every((l) => l['http'] === martello.httpPort && l['https'] === martello.httpsPort));
   });
 
-  test('the primary and every worker run without V8 helper threads and with 2 MB semi-spaces (bin/martello\'s flags, inherited)', async () => {
-    // Why these flags: docs/workers.md, "V8's helper threads". Read from the kernel, so a worker
+  test('the primary and every worker run without V8 helper threads or memory reducer and with 2 MB semi-spaces (bin/martello\'s flags, inherited)', async () => {
+    // Why these flags: docs/workers.md, "V8's helper threads and memory reducer". Read from the kernel, so a worker
     // forked without them (e.g. a flag dropped from its execArgv) fails here.
     const pids = [martello.child.pid!, ...(await workers()).map((w) => w.pid!)];
     assert.equal(pids.length, 3);
@@ -219,6 +219,7 @@ describe('martello serve --workers 2', () => {
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       const runtimeFlags = argv.slice(1, argv.findIndex((a) => a.endsWith('.ts')));
       assert.ok(runtimeFlags.includes('--single-threaded'), `pid ${pid}: ${runtimeFlags.join(' ')}`);
+      assert.ok(runtimeFlags.includes('--no-memory-reducer'), `pid ${pid}: ${runtimeFlags.join(' ')}`);
       assert.ok(runtimeFlags.includes('--max-semi-space-size=2'), `pid ${pid}: ${runtimeFlags.join(' ')}`);
     }
   });
