@@ -25,7 +25,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { DECODE_ERROR, HpackDecoder } from '../../src/dataplane/http2/hpack.ts';
 import { type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
 import { generateDefaultCertificate } from '../../src/shared/pki/default-certificate.ts';
-import { type CountingBackend, startCountingBackend, until } from './support.ts';
+import { type CountingBackend, oneHostSpec, startCountingBackend, until } from './support.ts';
 import { frame, literal, PREFACE } from './h2-raw.ts';
 
 // ---------------------------------------------------------------------------
@@ -753,7 +753,7 @@ for (const h2Server of ['node', 'martello'] as const) {
     test('DATA beyond the stream window the server granted → FLOW_CONTROL_ERROR (stream or connection error, §6.9)', async () => {
       a.clear();
       const q = await startProxy(
-        { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+        oneHostSpec(a.port),
         { engine: 'martello', h2Server, upstreamMaxConnections: 1 },
         { fallbackCertificate: certificate },
       );
@@ -802,7 +802,7 @@ for (const h2Server of ['node', 'martello'] as const) {
     test('content-length: 0 with END_STREAM in a later empty DATA frame: forwarded once, and its upstream connection serves the next request', async () => {
       a.clear();
       const q = await startProxy(
-        { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+        oneHostSpec(a.port),
         { engine: 'martello', h2Server, upstreamMaxConnections: 1 },
         { fallbackCertificate: certificate },
       );

@@ -17,7 +17,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { generateDefaultCertificate } from '../../src/shared/pki/default-certificate.ts';
 import { H2_SERVERS, HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
 import type { H2ServerKind, Http1EngineKind } from '../../src/dataplane/proxy/options.ts';
-import { type CountingBackend, sleep, startCountingBackend, until } from './support.ts';
+import { type CountingBackend, oneHostSpec, sleep, startCountingBackend, until } from './support.ts';
 import { frame, hpackInt, hpackString, literal, PREFACE } from './h2-raw.ts';
 
 // ---------------------------------------------------------------------------
@@ -178,7 +178,7 @@ for (const [engine, h2Server] of VARIANTS) {
     before(async () => {
       a = await startCountingBackend('a');
       p = await startProxy(
-        { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+        oneHostSpec(a.port),
         { engine, h2Server, keepAliveTimeoutMs: 1000, headersTimeoutMs: 500 },
         { fallbackCertificate: generateDefaultCertificate() },
       );

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
 import { frame, literal, PREFACE } from './h2-raw.ts';
-import { type CountingBackend, rawSend, startCountingBackend, until } from './support.ts';
+import { type CountingBackend, oneHostSpec, rawSend, startCountingBackend, until } from './support.ts';
 
 const T_HEADERS = 0x1;
 const T_SETTINGS = 0x4;
@@ -75,7 +75,7 @@ describe('[martello engine, own HTTP/2 server] random frame sequences', () => {
   before(async () => {
     a = await startCountingBackend('a');
     p = await startProxy(
-      { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+      oneHostSpec(a.port),
       { engine: 'martello', h2Server: 'martello', h2c: true, keepAliveTimeoutMs: 1000, headersTimeoutMs: 500 },
     );
   });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
-import { type CountingBackend, headerOf, headersOf, rawSend, req, startCountingBackend } from './support.ts';
+import { type CountingBackend, oneHostSpec, headerOf, headersOf, rawSend, req, startCountingBackend } from './support.ts';
 
 interface Expect {
   readonly status: number | null;
@@ -158,7 +158,7 @@ describe('[martello] attacks: underscores with headersWithUnderscores: drop', ()
   let p: RunningProxy;
   before(async () => {
     a = await startCountingBackend('a');
-    p = await startProxy({ hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } }, { headersWithUnderscores: 'drop' });
+    p = await startProxy(oneHostSpec(a.port), { headersWithUnderscores: 'drop' });
   });
   after(async () => {
     await p.close();

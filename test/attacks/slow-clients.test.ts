@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { HTTP1_ENGINES, type RunningProxy, startProxy } from '../../src/dataplane/proxy/test-support/harness.ts';
-import { type CountingBackend, rawSend, req, startCountingBackend } from './support.ts';
+import { type CountingBackend, oneHostSpec, rawSend, req, startCountingBackend } from './support.ts';
 
 const HEADERS_MS = 400;
 const REQUEST_MS = 1000;
@@ -22,7 +22,7 @@ for (const engine of HTTP1_ENGINES) {
     before(async () => {
       a = await startCountingBackend('a');
       p = await startProxy(
-        { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [a.port] } },
+        oneHostSpec(a.port),
         { engine, headersTimeoutMs: HEADERS_MS, requestTimeoutMs: REQUEST_MS, keepAliveTimeoutMs: IDLE_MS },
       );
     });

@@ -6,6 +6,7 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { ModelSpec } from '../../src/dataplane/proxy/test-support/harness.ts';
 
 // ---------------------------------------------------------------------------
 // Backends
@@ -328,4 +329,9 @@ export async function until(predicate: () => boolean, ms = 5000, what = 'conditi
 /** A request head with CRLF line endings: `lines` joined, then the empty line. */
 export function req(...lines: string[]): string {
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** The model most attack suites proxy through: host `a.test`, every path to cluster `a` at `port`. */
+export function oneHostSpec(port: number): ModelSpec {
+  return { hosts: [{ host: 'a.test', routes: [{ path: '/', cluster: 'a' }] }], clusters: { a: [port] } };
 }
