@@ -210,15 +210,15 @@ describe('martello serve --workers 2', () => {
     assert.ok(workerLines.every((l) => l['http'] === martello.httpPort && l['https'] === martello.httpsPort));
   });
 
-  test('the primary and every worker run without V8 helper threads or memory reducer and with 2 MB semi-spaces (bin/martello\'s flags, inherited)', async () => {
-    // Why these flags: docs/workers.md, "V8's helper threads and memory reducer". Read from the kernel, so a worker
+  test('the primary and every worker run without V8 helper threads or memory reducer, with 2 MB semi-spaces and a 2x heap growth (bin/martello\'s flags, inherited)', async () => {
+    // Why these flags: docs/workers.md, "V8's helper threads, memory reducer and heap growth". Read from the kernel, so a worker
     // forked without them (e.g. a flag dropped from its execArgv) fails here.
     const pids = [martello.child.pid!, ...(await workers()).map((w) => w.pid!)];
     assert.equal(pids.length, 3);
     for (const pid of pids) {
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       const runtimeFlags = argv.slice(1, argv.findIndex((a) => a.endsWith('.ts')));
-      for (const flag of ['--single-threaded', '--no-memory-reducer', '--max-semi-space-size=2']) {
+      for (const flag of ['--single-threaded', '--no-memory-reducer', '--heap-growing-percent=100', '--max-semi-space-size=2']) {
         assert.ok(runtimeFlags.includes(flag), `pid ${pid} lacks ${flag}: ${runtimeFlags.join(' ')}`);
       }
     }
