@@ -45,7 +45,7 @@ USER 65532:65532
 EXPOSE 8080 8443 10254
 # Exec form: node is PID 1 and receives SIGTERM itself (Martello drains on it). The V8 flags are
 # bin/martello's (the image has no bin/): no helper threads, no memory reducer, 2x heap growth,
-# 2 MB semi-spaces; why is in
-# that script and in docs/benchmarks.md.
+# 2 MB semi-spaces; why is in that script and docs/workers.md. test/deploy/runtime-flags.test.ts
+# keeps the two lists equal.
 ENTRYPOINT ["node", "--disable-warning=ExperimentalWarning", "--single-threaded", "--no-memory-reducer", "--heap-growing-percent=100", "--max-semi-space-size=2", "/app/src/cli/main.ts"]
 CMD ["--help"]
